@@ -1,0 +1,56 @@
+"""Check the pacing rules over the whole settings grid with the real speech engine.
+
+    python scripts/check_grid.py                 # every mode, pressure, length and 3 seeds
+    python scripts/check_grid.py --minutes 7,10  # a part of the grid
+
+Prints one line per cell (speech share, longest silence, longest check-in gap,
+foot balance, techniques) and every broken rule; exits 1 if any cell breaks one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from footaudio import FootaudioError, Settings, plan
+from footaudio.pacing import check_pacing
+
+GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, 120)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", default=",".join(f"{m:g}" for m in GRID_MINUTES))
+    parser.add_argument("--modes", default="solo,partner")
+    parser.add_argument("--pressures", default="light,medium,firm")
+    parser.add_argument("--seeds", default="1,2,3")
+    args = parser.parse_args()
+    failures = 0
+    for mode in args.modes.split(","):
+        for pressure in args.pressures.split(","):
+            for minutes in (float(m) for m in args.minutes.split(",")):
+                for seed in (int(s) for s in args.seeds.split(",")):
+                    settings = Settings(minutes=minutes, mode=mode, pressure=pressure, seed=seed)
+                    try:
+                        report = check_pacing(plan(settings).timeline, settings)
+                    except FootaudioError as exc:
+                        failures += 1
+                        print(f"{settings.name:<28} ERROR {exc}")
+                        continue
+                    right, left = report.foot_ms["right"], report.foot_ms["left"]
+                    print(
+                        f"{settings.name:<28} speech {report.speech_share:4.0%}  "
+                        f"silence {report.longest_silence_ms / 1000:5.1f} s  "
+                        f"check-in gap {report.longest_check_in_gap_ms / 1000:5.1f} s  "
+                        f"feet {abs(right - left) / max(right, left):5.1%}  "
+                        f"techniques {report.techniques}  {'ok' if report.ok else 'BROKEN'}"
+                    )
+                    for problem in report.problems:
+                        print(f"    - {problem}")
+                    failures += not report.ok
+    print(f"{failures} cell(s) break a rule" if failures else "every cell keeps every rule")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

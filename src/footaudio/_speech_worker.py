@@ -1,0 +1,87 @@
+"""Child process that drives pyttsx3, one sentence per request.
+
+pyttsx3 runs here, not in the footaudio process, so that a stuck engine can be
+killed after a time limit, and its prints cannot reach footaudio's output.
+Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import wave
+
+
+def _reply(channel, message: dict) -> None:
+    channel.write(json.dumps(message) + "\n")
+    channel.flush()
+
+
+def _check_wav(path: str) -> tuple[int, int]:
+    with wave.open(path, "rb") as clip:
+        return clip.getnframes(), clip.getframerate()
+
+
+def main() -> int:
+    # Keep the real stdout for replies; pyttsx3's own prints go to stderr.
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        from footaudio.tools import prepare_espeak
+
+        espeak = prepare_espeak()
+        import pyttsx3
+
+        engine = pyttsx3.init()
+        driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
+        default_voice = engine.getProperty("voice")
+    except Exception as exc:
+        _reply(channel, {"error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    _reply(
+        channel,
+        {
+            "ready": True,
+            "driver": driver,
+            "library": espeak.path,
+            "library_source": espeak.source,
+            "default_voice": default_voice,
+        },
+    )
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.get("op")
+        try:
+            if op == "quit":
+                break
+            if op == "voices":
+                voices = [
+                    {"id": str(v.id), "name": str(v.name or v.id), "languages": [str(x) for x in (v.languages or [])]}
+                    for v in engine.getProperty("voices")
+                ]
+                _reply(channel, {"voices": voices})
+            elif op == "say":
+                path = request["path"]
+                if request.get("voice"):
+                    engine.setProperty("voice", request["voice"])
+                engine.setProperty("rate", int(request["rate"]))
+                engine.save_to_file(request["text"], path)
+                engine.runAndWait()
+                if not os.path.exists(path) or os.path.getsize(path) <= 44:
+                    _reply(channel, {"error": "the engine wrote no audio"})
+                    continue
+                frames, rate = _check_wav(path)
+                if frames == 0:
+                    _reply(channel, {"error": "the engine wrote an empty clip"})
+                    continue
+                _reply(channel, {"frames": frames, "rate": rate})
+            else:
+                _reply(channel, {"error": f"unknown request {op!r}"})
+        except Exception as exc:
+            _reply(channel, {"error": f"{type(exc).__name__}: {exc}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

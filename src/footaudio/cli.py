@@ -1,0 +1,240 @@
+"""The ``footaudio`` command: options, progress display and error translation only."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ExitStatus, FootaudioError, Interrupted, UsageError
+from .settings import DEFAULT_MINUTES, DEFAULT_RATE, DEFAULT_SEED, Settings
+
+__all__ = ["cli", "main"]
+
+
+def _number(value: str, option: str, example: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a number; use e.g. {option} {example}.") from None
+
+
+def _whole(value: str, option: str, example: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a whole number; use e.g. {option} {example}.") from None
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that plans a routine shares."""
+    options = [
+        click.option("--minutes", "-m", default=f"{DEFAULT_MINUTES:g}", show_default=True, metavar="N",
+                     help="Length of the routine in minutes (halves such as 7.5 are fine)."),
+        click.option("--mode", default="solo", show_default=True, metavar="solo|partner",
+                     help="solo (self-massage) or partner (a giver and a receiver)."),
+        click.option("--pressure", default="light", show_default=True, metavar="light|medium|firm",
+                     help="Pressure, which picks the techniques and pacing."),
+        click.option("--voice", default=None, metavar="VOICE",
+                     help="Voice id or name (see 'footaudio voices'); default: the engine's."),
+        click.option("--rate", default=str(DEFAULT_RATE), show_default=True, metavar="WPM",
+                     help="Speech rate in words per minute."),
+        click.option("--seed", default=str(DEFAULT_SEED), show_default=True, metavar="N",
+                     help="Chooses among wordings; the same seed gives the same script."),
+        click.option("--templates", type=click.Path(path_type=Path), default=None, metavar="DIR",
+                     help="Folder of your own templates that override or extend the shipped ones."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(minutes: str, mode: str, pressure: str, voice: str | None, rate: str, seed: str, **rest: Any) -> Any:
+        settings = Settings(
+            minutes=_number(minutes, "--minutes", "10"),
+            mode=mode,
+            pressure=pressure,
+            voice=voice,
+            rate=_whole(rate, "--rate", str(DEFAULT_RATE)),
+            seed=_whole(seed, "--seed", "3"),
+        )
+        return command(settings=settings, **rest)
+
+    return wrapper
+
+
+class _Progress:
+    """A progress bar on stderr for the speech and audio stages (silent when not a terminal)."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self._bar: Any = None
+        self._stage = ""
+        self._done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self._stage:
+            self.close()
+            label = {"speech": "Speaking sentences", "audio": "Encoding MP3     "}.get(stage, stage)
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr, width=30)
+            self._bar.__enter__()
+            self._stage, self._done = stage, 0
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="footaudio")
+def cli() -> None:
+    """Narrated, exactly timed MP3 routines that guide a foot massage.
+
+    \b
+    Examples:
+      footaudio render
+      footaudio render --minutes 7 --mode partner --pressure firm -o out/evening.mp3
+      footaudio script --minutes 7 --mode partner --format ssml > evening.ssml
+      footaudio voices
+    """
+
+
+@cli.command()
+@settings_options
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, metavar="FILE.mp3",
+              help="Where to write the MP3. Default: out/<mode>-<pressure>-<minutes>min.mp3.")  # fmt: skip
+def render(settings: Settings, templates: Path | None, output: Path | None) -> None:
+    """Render a routine to an MP3 that lasts exactly --minutes.
+
+    The file is written beside its destination and moved into place only when
+    complete, so an interrupted render leaves nothing half-written.
+
+    \b
+    Examples:
+      footaudio render
+      footaudio render --minutes 20 --mode partner --pressure medium
+      footaudio render -m 7 --mode partner --pressure firm --seed 3 -o out/evening.mp3
+    """
+    from .pipeline import render as render_routine
+
+    progress = _Progress()
+    try:
+        result = render_routine(settings, output, templates=templates, progress=progress)
+    finally:
+        progress.close()
+    timeline = result.routine.timeline
+    click.echo(
+        f"Wrote {result.path} ({settings.title}; {timeline.total_ms / 1000:.3f} s, "
+        f"{len(timeline.steps)} steps, {len(result.routine.script.sentences)} sentences)"
+    )
+
+
+@cli.command()
+@settings_options
+@click.option("--format", "output_format", type=click.Choice(["text", "ssml", "json"]), default="text",
+              show_default=True, help="text: readable narration with times; ssml: standard SSML 1.1; "
+              "json: the timeline.")  # fmt: skip
+@click.option("--check", is_flag=True, help="Print a pacing report instead; exit code 1 if a rule is broken.")
+def script(settings: Settings, templates: Path | None, output_format: str, check: bool) -> None:
+    """Print a routine's narration without rendering audio.
+
+    Sentences are synthesized (and cached) to measure them, so the times are the
+    ones the MP3 will have. The SSML has every hold resolved to a <break> and a
+    <mark> at each step, for use with other speech engines.
+
+    \b
+    Examples:
+      footaudio script --minutes 7 --mode partner --pressure firm
+      footaudio script --minutes 7 --mode partner --format ssml > evening.ssml
+      footaudio script --minutes 7 --mode partner --format json
+      footaudio script --minutes 20 --mode partner --pressure medium --check
+    """
+    from .formats import as_json, as_ssml, as_text
+    from .pipeline import plan
+
+    routine = plan(settings, templates=templates)
+    if check:
+        from .pacing import check_pacing
+
+        report = check_pacing(routine.timeline, settings)
+        click.echo(report.to_text(), nl=False)
+        if not report.ok:
+            sys.exit(ExitStatus.FAILURE)
+        return
+    if output_format == "ssml":
+        click.echo(as_ssml(routine.timeline, settings), nl=False)
+    elif output_format == "json":
+        click.echo(as_json(routine.timeline, settings), nl=False)
+    else:
+        click.echo(f"# {settings.title}\n")
+        click.echo(as_text(routine.timeline), nl=False)
+
+
+@cli.command()
+def voices() -> None:
+    """List the voices of the speech engine (use the id or name with --voice).
+
+    \b
+    Example:
+      footaudio voices
+      footaudio render --voice gmw/en-us
+    """
+    from .pipeline import default_synthesizer
+
+    synthesizer = default_synthesizer()
+    listed = synthesizer.voices()
+    default = synthesizer.default_voice
+    click.echo(f"Engine: {synthesizer.engine_id} ({len(listed)} voices; * marks the default)")
+    width = max((len(voice.id) for voice in listed), default=2)
+    for voice in listed:
+        marker = "*" if voice.id == default else " "
+        languages = ", ".join(voice.languages)
+        click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, print one-line errors, exit with a named status."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, _on_signal) for signum in stops}
+    try:
+        _run(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(argv: list[str] | None) -> None:
+    try:
+        cli.main(args=argv, prog_name="footaudio", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare 'footaudio' (click 8.2+)
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(ExitStatus.OK)
+        message = exc.format_message().strip().rstrip(".")
+        context = getattr(exc, "ctx", None)
+        hint = f"; see '{context.command_path} --help'" if context is not None else ""
+        click.echo(f"Error: {message}{hint}.", err=True)
+        sys.exit(ExitStatus.USAGE if isinstance(exc, click.UsageError) else ExitStatus.FAILURE)
+    except FootaudioError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_status)
+    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("Error: interrupted; nothing was written.", err=True)
+        sys.exit(ExitStatus.INTERRUPTED)
+    sys.exit(ExitStatus.OK)

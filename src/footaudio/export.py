@@ -1,0 +1,95 @@
+"""The MP3 stage: PCM piped through ffmpeg (libmp3lame), tagged, then moved into place.
+
+The MP3 is written to a hidden temporary file beside the destination and renamed
+only when complete, so a failed or interrupted render leaves the destination as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .audio import CHANNELS, SAMPLE_RATE
+from .errors import EngineError, RenderError, UsageError
+from .tools import find_ffmpeg
+
+__all__ = ["DEFAULT_BITRATE", "check_destination", "temporary_path", "write_mp3"]
+
+DEFAULT_BITRATE = "128k"
+TEMP_PREFIX = ".footaudio-"
+
+
+def check_destination(destination: Path) -> None:
+    """Fail before any work when the MP3 could not be written at ``destination``."""
+    if destination.exists() and destination.is_dir():
+        raise UsageError(f"{destination} is a folder; give a file name such as {destination / 'routine.mp3'}.")
+    if destination.suffix.lower() != ".mp3":
+        raise UsageError(f"{destination} does not end in .mp3; footaudio writes MP3 files.")
+    folder = destination.parent
+    if not folder.is_dir():
+        raise UsageError(f"folder {folder} does not exist; create it first or choose another output path.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"folder {folder} is not writable; choose another output path.")
+
+
+def temporary_path(destination: Path) -> Path:
+    """The hidden file a render writes before renaming it to ``destination``."""
+    return destination.with_name(f"{TEMP_PREFIX}{os.getpid()}-{destination.name}.part")
+
+
+def write_mp3(
+    blocks: Iterable[bytes],
+    destination: Path,
+    *,
+    bitrate: str = DEFAULT_BITRATE,
+    finish: Callable[[Path], None] | None = None,
+) -> None:
+    """Encode PCM ``blocks`` to ``destination``; ``finish`` may tag the file before it is moved in."""
+    ffmpeg = find_ffmpeg().path
+    temporary = temporary_path(destination)
+    command = [
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "pipe:0",
+        "-c:a", "libmp3lame", "-b:a", bitrate, "-id3v2_version", "3", "-write_xing", "1",
+        "-f", "mp3", str(temporary),
+    ]  # fmt: skip
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise EngineError(
+                f"ffmpeg at {ffmpeg} does not run ({exc.strerror}); reinstall it or set FOOTAUDIO_FFMPEG."
+            ) from exc
+        stdin = process.stdin
+        assert stdin is not None
+        try:
+            for block in blocks:
+                stdin.write(block)
+            stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg quit early; its exit code and message tell why
+        error = process.stderr.read().decode("utf-8", "replace").strip() if process.stderr else ""
+        if process.wait() != 0:
+            detail = error.splitlines()[-1] if error else f"exit code {process.returncode}"
+            if "No space left" in error:
+                raise RenderError(f"the disk is full while writing {destination}; free some space and try again.")
+            raise EngineError(
+                f"ffmpeg failed to encode the MP3 ({detail}); reinstall imageio-ffmpeg or check FOOTAUDIO_FFMPEG."
+            )
+        if finish is not None:
+            finish(temporary)
+        os.replace(temporary, destination)
+    except OSError as exc:
+        raise RenderError(
+            f"cannot write {destination} ({exc.strerror or exc}); check the folder and free space."
+        ) from exc
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()

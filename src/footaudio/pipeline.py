@@ -1,0 +1,183 @@
+"""Runs the stages in order: Settings -> Script -> Clips -> Timeline -> audio -> MP3 file."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .errors import UsageError
+from .script import Script, parse_ssml
+from .settings import MAX_MINUTES, Settings, minutes_phrase
+from .synthesis import ClipCache, Clips, Pyttsx3Synthesizer, Synthesizer, resolve_voice, synthesize_clips
+from .templating import render_ssml
+from .timeline import NarrationDoesNotFit, Timeline, build_timeline
+
+__all__ = ["DEFAULT_OUTPUT_DIR", "RenderResult", "Routine", "build_script", "default_output", "plan", "render"]
+
+DEFAULT_OUTPUT_DIR = Path("out")
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``."""
+
+_default_synthesizer: Pyttsx3Synthesizer | None = None
+
+
+def default_synthesizer() -> Pyttsx3Synthesizer:
+    """The shared pyttsx3 synthesizer, started on first use."""
+    global _default_synthesizer
+    if _default_synthesizer is None:
+        _default_synthesizer = Pyttsx3Synthesizer()
+    return _default_synthesizer
+
+
+@dataclass(frozen=True)
+class Routine:
+    """A fully planned routine: its script, clips and timeline."""
+
+    settings: Settings
+    """The settings it was planned for."""
+
+    ssml: str
+    """The footaudio SSML the templates produced."""
+
+    script: Script
+    """The parsed script."""
+
+    clips: Clips
+    """A clip for every sentence."""
+
+    timeline: Timeline
+    """Every item placed in time."""
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What ``render`` wrote."""
+
+    path: Path
+    """The MP3 file."""
+
+    routine: Routine
+    """The routine it contains."""
+
+
+def default_output(settings: Settings) -> Path:
+    """``out/<mode>-<pressure>-<minutes>min.mp3``."""
+    return DEFAULT_OUTPUT_DIR / f"{settings.name}.mp3"
+
+
+def build_script(settings: Settings, templates: Path | None = None) -> tuple[str, Script]:
+    """Render the templates for ``settings`` and parse the result."""
+    ssml = render_ssml(settings, templates)
+    return ssml, parse_ssml(ssml, source="the routine template's output")
+
+
+def _fit(settings: Settings, script: Script, clips: Clips) -> Timeline:
+    return build_timeline(script, clips.ms, settings.total_ms)
+
+
+def plan(
+    settings: Settings,
+    *,
+    templates: Path | None = None,
+    synthesizer: Synthesizer | None = None,
+    cache: ClipCache | None = None,
+    progress: Progress | None = None,
+) -> Routine:
+    """Script, synthesize and time a routine without writing audio."""
+    synthesizer = synthesizer or default_synthesizer()
+    cache = cache or ClipCache()
+    voice = resolve_voice(synthesizer.voices(), settings.voice) if settings.voice else None
+
+    def clips_for(candidate: Settings) -> tuple[str, Script, Clips]:
+        ssml, script = build_script(candidate, templates)
+        sentences = len(dict.fromkeys(script.sentences))
+        done = 0
+
+        def tick(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress is not None:
+                progress("speech", done, sentences)
+
+        return ssml, script, synthesize_clips(script, candidate, synthesizer, voice, cache, tick)
+
+    ssml, script, clips = clips_for(settings)
+    try:
+        timeline = _fit(settings, script, clips)
+    except NarrationDoesNotFit as exc:
+        raise _explain(settings, exc, lambda s: _fit(s, *clips_for(s)[1:])) from None
+    return Routine(settings, ssml, script, clips, timeline)
+
+
+def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Settings], Timeline]) -> UsageError:
+    """Turn a misfit into a message naming the nearest length that works."""
+    what = f"a {settings.mode} {settings.pressure} routine"
+    if exc.needed_ms is None:
+        limit = (exc.limit_ms or 0) / 60000
+        return UsageError(
+            f"{minutes_phrase(settings.minutes)} is longer than the templates can fill for {what} "
+            f"(at most {math.floor(limit * 2) / 2:g} minutes); use fewer --minutes or add steps to the templates."
+        )
+    # The script changes with length, so try half-minute steps until one fits.
+    minutes = max(settings.minutes, math.ceil(exc.needed_ms / 30000) / 2)
+    for _ in range(12):
+        if minutes > MAX_MINUTES:
+            break
+        try:
+            attempt(replace(settings, minutes=minutes))
+        except NarrationDoesNotFit as retry:
+            if retry.needed_ms is None:
+                break
+            minutes = max(minutes + 0.5, math.ceil(retry.needed_ms / 30000) / 2)
+            continue
+        return UsageError(
+            f"{minutes_phrase(settings.minutes)} is too short for {what} "
+            f"(the narration needs at least {minutes_phrase(minutes)}); use --minutes {minutes:g} or more."
+        )
+    return UsageError(f"{minutes_phrase(settings.minutes)} is too short for {what}; use more --minutes.")
+
+
+def render(
+    settings: Settings,
+    output: Path | str | None = None,
+    *,
+    templates: Path | None = None,
+    synthesizer: Synthesizer | None = None,
+    cache: ClipCache | None = None,
+    progress: Progress | None = None,
+) -> RenderResult:
+    """Render ``settings`` to an MP3 of exactly ``settings.minutes`` and return where it went.
+
+    With no ``output``, the file goes to ``out/<name>.mp3`` (the folder is created).
+    """
+    from . import __version__
+    from .audio import pcm_blocks, sample_at
+    from .export import check_destination, write_mp3
+    from .tags import RoutineTags, write_tags
+
+    if output is None:
+        destination = default_output(settings)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        destination = Path(output)
+    check_destination(destination)
+    routine = plan(settings, templates=templates, synthesizer=synthesizer, cache=cache, progress=progress)
+    timeline = routine.timeline
+    total_frames = sample_at(timeline.total_ms)
+
+    def counted_blocks():
+        written = 0
+        for block in pcm_blocks(timeline, routine.clips):
+            written += len(block) // 2
+            if progress is not None:
+                progress("audio", written, total_frames)
+            yield block
+
+    write_mp3(
+        counted_blocks(),
+        destination,
+        finish=lambda path: write_tags(path, RoutineTags(settings, __version__), timeline),
+    )
+    return RenderResult(destination, routine)

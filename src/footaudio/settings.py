@@ -1,0 +1,125 @@
+"""The settings of one routine, validated once so later stages can trust them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from difflib import get_close_matches
+
+from .errors import UsageError
+
+__all__ = [
+    "DEFAULT_MINUTES",
+    "DEFAULT_RATE",
+    "MAX_MINUTES",
+    "MIN_MINUTES",
+    "MODES",
+    "PRESSURES",
+    "Settings",
+]
+
+MODES = ("solo", "partner")
+PRESSURES = ("light", "medium", "firm")
+MIN_MINUTES = 1.0
+MAX_MINUTES = 240.0
+DEFAULT_MINUTES = 10.0
+DEFAULT_RATE = 140
+MIN_RATE = 80
+MAX_RATE = 260
+DEFAULT_SEED = 1
+
+
+def _suggest(value: str, choices: tuple[str, ...]) -> str:
+    close = get_close_matches(value.lower(), choices, n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _format_minutes(minutes: float) -> str:
+    return f"{minutes:g}"
+
+
+def minutes_phrase(minutes: float) -> str:
+    """``1 minute``, ``7.5 minutes``: a length as the messages say it."""
+    return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what a routine says and how long it lasts."""
+
+    minutes: float = DEFAULT_MINUTES
+    """Length of the routine in minutes; the MP3 lasts exactly this long."""
+
+    mode: str = "solo"
+    """``solo`` (self-massage) or ``partner`` (a giver and a receiver)."""
+
+    pressure: str = "light"
+    """``light``, ``medium`` or ``firm``: picks the techniques and pacing."""
+
+    voice: str | None = None
+    """Speech engine voice id or name; ``None`` uses the engine's default voice."""
+
+    rate: int = DEFAULT_RATE
+    """Speech rate in words per minute; relaxation narration sits around 120 to 150."""
+
+    seed: int = DEFAULT_SEED
+    """Chooses among wordings; the same settings and seed give the same script."""
+
+    total_ms: int = field(init=False, repr=False, compare=False)
+    """Requested length in milliseconds, a multiple of 10 so it is a whole number of samples."""
+
+    def __post_init__(self) -> None:
+        minutes = self.minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+            raise UsageError(f"minutes must be a number, not {minutes!r}; use e.g. --minutes 10.")
+        if not math.isfinite(minutes):
+            raise UsageError(
+                f"{minutes} is not a length; use --minutes with a number from {MIN_MINUTES:g} to {MAX_MINUTES:g}."
+            )
+        if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+            raise UsageError(
+                f"{minutes_phrase(minutes)} is out of range; use --minutes from {MIN_MINUTES:g} to {MAX_MINUTES:g}."
+            )
+        mode = str(self.mode).lower()
+        if mode not in MODES:
+            raise UsageError(
+                f"unknown mode {self.mode!r}; {_suggest(str(self.mode), MODES)}use --mode {' or '.join(MODES)}."
+            )
+        pressure = str(self.pressure).lower()
+        if pressure not in PRESSURES:
+            raise UsageError(
+                f"unknown pressure {self.pressure!r}; {_suggest(str(self.pressure), PRESSURES)}"
+                f"use --pressure {', '.join(PRESSURES[:-1])} or {PRESSURES[-1]}."
+            )
+        if isinstance(self.rate, bool) or not isinstance(self.rate, int):
+            raise UsageError(f"rate must be a whole number of words per minute, not {self.rate!r}.")
+        if not MIN_RATE <= self.rate <= MAX_RATE:
+            raise UsageError(
+                f"a rate of {self.rate} words per minute is out of range; use --rate from {MIN_RATE} to {MAX_RATE}."
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise UsageError(f"seed must be a whole number, not {self.seed!r}; use e.g. --seed 3.")
+        if self.voice is not None and not str(self.voice).strip():
+            raise UsageError("the voice name is empty; leave out --voice or run 'footaudio voices'.")
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "pressure", pressure)
+        object.__setattr__(self, "minutes", float(minutes))
+        # Whole centiseconds keep the sample count at 44.1 kHz an integer.
+        object.__setattr__(self, "total_ms", round(minutes * 6000) * 10)
+
+    @property
+    def name(self) -> str:
+        """A file-name stem such as ``partner-firm-7min`` (seed added when not the default)."""
+        stem = f"{self.mode}-{self.pressure}-{_format_minutes(self.minutes)}min"
+        return stem if self.seed == DEFAULT_SEED else f"{stem}-seed{self.seed}"
+
+    @property
+    def title(self) -> str:
+        """A human title such as ``Partner foot massage, firm, 7 min``."""
+        return f"{self.mode.capitalize()} foot massage, {self.pressure}, {_format_minutes(self.minutes)} min"
+
+    def to_dict(self) -> dict[str, object]:
+        """The settings as plain values (for JSON and tags)."""
+        values = asdict(self)
+        values.pop("total_ms", None)
+        return values

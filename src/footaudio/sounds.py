@@ -1,0 +1,45 @@
+"""Built-in sounds (chimes), made from tones so no binary sound files ship."""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from array import array
+
+__all__ = ["SOUND_MS", "render_sound"]
+
+SOUND_MS: dict[str, int] = {
+    "chime": 1800,
+    "check-in": 1400,
+}
+"""Length of each built-in sound in milliseconds (the timeline needs it before any audio)."""
+
+# (frequency in Hz, relative amplitude, decay per second) for each partial
+_PARTIALS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "chime": ((880.0, 1.0, 2.2), (1760.0, 0.35, 3.5), (2637.0, 0.15, 5.0)),
+    "check-in": ((660.0, 1.0, 3.0), (990.0, 0.5, 3.0), (1320.0, 0.2, 5.0)),
+}
+_PEAK = 0.25  # of full scale: soft, below the voice
+
+
+@functools.cache
+def render_sound(name: str, sample_rate: int) -> bytes:
+    """The sound as 16-bit mono PCM, exactly ``SOUND_MS[name]`` long."""
+    frames = SOUND_MS[name] * sample_rate // 1000
+    partials = _PARTIALS[name]
+    total = sum(amplitude for _, amplitude, _ in partials)
+    attack = int(0.008 * sample_rate)
+    release = int(0.05 * sample_rate)
+    pcm = array("h")
+    for index in range(frames):
+        t = index / sample_rate
+        value = sum(
+            amplitude * math.exp(-decay * t) * math.sin(2 * math.pi * frequency * t)
+            for frequency, amplitude, decay in partials
+        )
+        envelope = min(1.0, index / attack if attack else 1.0, (frames - index) / release)
+        pcm.append(round(32767 * _PEAK * envelope * value / total))
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    return pcm.tobytes()

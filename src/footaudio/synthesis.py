@@ -1,0 +1,362 @@
+"""The clips stage: every sentence synthesized once, checked, and cached on disk.
+
+Only this module (and its worker process) touches pyttsx3. The cache key is the
+engine, voice, rate and text, so a clip is reused across routines and runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import wave
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import IO, Protocol
+
+from .errors import EngineError, UsageError
+from .script import Script, Speech
+from .settings import Settings
+
+__all__ = [
+    "CACHE_ENV",
+    "Clip",
+    "ClipCache",
+    "Clips",
+    "Pyttsx3Synthesizer",
+    "Synthesizer",
+    "Voice",
+    "default_cache_dir",
+    "synthesize_clips",
+]
+
+CACHE_ENV = "FOOTAUDIO_CACHE"
+TIMEOUT_ENV = "FOOTAUDIO_SPEECH_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice of a speech engine."""
+
+    id: str
+    """What ``--voice`` takes, e.g. ``gmw/en-us``."""
+
+    name: str
+    """Human name, e.g. ``English (America)``."""
+
+    languages: tuple[str, ...] = ()
+    """Language tags the voice speaks."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One synthesized sentence, as a WAV file in the cache."""
+
+    path: Path
+    """The WAV file (16-bit mono PCM)."""
+
+    frames: int
+    """Number of samples in the file."""
+
+    sample_rate: int
+    """Sample rate of the file in Hz."""
+
+    @property
+    def ms(self) -> int:
+        """Length in whole milliseconds, rounded up so the clip always fits its slot."""
+        return -(-self.frames * 1000 // self.sample_rate)
+
+
+class Synthesizer(Protocol):
+    """A speech engine that writes one sentence to a WAV file."""
+
+    @property
+    def engine_id(self) -> str:
+        """Identifies engine and driver in the clip cache key."""
+        ...
+
+    @property
+    def default_voice(self) -> str | None:
+        """The id of the voice used when none is chosen."""
+        ...
+
+    def voices(self) -> list[Voice]:
+        """The voices the engine offers."""
+        ...
+
+    def synthesize(self, text: str, voice: str | None, rate: int, path: Path) -> None:
+        """Speak ``text`` into a WAV file at ``path`` (voice id, words per minute)."""
+        ...
+
+
+def default_cache_dir() -> Path:
+    """``FOOTAUDIO_CACHE`` if set, else the platform's user cache folder."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("footaudio", appauthor=False)) / "clips"
+
+
+def _read_wav(path: Path) -> Clip | None:
+    try:
+        with wave.open(str(path), "rb") as clip:
+            if clip.getnchannels() != 1 or clip.getsampwidth() != 2:
+                return None
+            frames, rate = clip.getnframes(), clip.getframerate()
+            # A truncated file reports frames its data cannot back.
+            data = clip.readframes(frames)
+    except (OSError, EOFError, wave.Error):
+        return None
+    if frames == 0 or len(data) != frames * 2 or rate <= 0:
+        return None
+    return Clip(path, frames, rate)
+
+
+class ClipCache:
+    """Synthesized sentences on disk, one WAV per engine, voice, rate and text."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
+
+    def path_for(self, engine_id: str, voice: str | None, rate: int, text: str) -> Path:
+        """Where the clip for these inputs lives."""
+        key = json.dumps([engine_id, voice, rate, text], ensure_ascii=False)
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return self.folder / digest[:2] / f"{digest}.wav"
+
+    def get_or_make(self, synthesizer: Synthesizer, text: str, voice: str | None, rate: int) -> tuple[Clip, bool]:
+        """The cached clip, synthesizing it first if missing or unreadable; and whether it was made."""
+        path = self.path_for(synthesizer.engine_id, voice, rate, text)
+        cached = _read_wav(path) if path.exists() else None
+        if cached is not None:
+            return cached, False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".clip-", suffix=".wav", dir=path.parent)
+        except OSError as exc:
+            raise EngineError(
+                f"cannot write to the clip cache {self.folder} ({exc.strerror}); set {CACHE_ENV} to a writable folder."
+            ) from exc
+        os.close(handle)
+        try:
+            synthesizer.synthesize(text, voice, rate, Path(temporary))
+            clip = _read_wav(Path(temporary))
+            if clip is None:
+                raise EngineError(
+                    f"the speech engine produced no usable audio for {text[:60]!r}; "
+                    "run 'footaudio voices' to check the engine, or try another --voice."
+                )
+            # Atomic, so a concurrent run sees either no clip or a whole one.
+            os.replace(temporary, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+        return Clip(path, clip.frames, clip.sample_rate), True
+
+
+@dataclass(frozen=True)
+class Clips:
+    """The clip of every sentence of a script."""
+
+    by_sentence: dict[Speech, Clip]
+    """Clip for each distinct sentence (text and rate)."""
+
+    synthesized: int
+    """How many clips had to be synthesized (the rest came from the cache)."""
+
+    def ms(self, sentence: Speech) -> int:
+        """Length of a sentence's clip in milliseconds."""
+        return self.by_sentence[sentence].ms
+
+
+def sentence_rate(settings: Settings, sentence: Speech) -> int:
+    """Words per minute for one sentence: the routine's rate scaled by its prosody."""
+    return max(40, round(settings.rate * sentence.rate))
+
+
+def synthesize_clips(
+    script: Script,
+    settings: Settings,
+    synthesizer: Synthesizer,
+    voice: str | None,
+    cache: ClipCache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Clips:
+    """Synthesize (or fetch from the cache) every distinct sentence of ``script``."""
+    cache = cache or ClipCache()
+    by_sentence: dict[Speech, Clip] = {}
+    made = 0
+    for sentence in dict.fromkeys(script.sentences):
+        clip, new = cache.get_or_make(synthesizer, sentence.text, voice, sentence_rate(settings, sentence))
+        by_sentence[sentence] = clip
+        made += new
+        if progress is not None:
+            progress(1)
+    return Clips(by_sentence, made)
+
+
+def resolve_voice(voices: Iterable[Voice], wanted: str | None) -> str | None:
+    """The voice id for ``--voice`` (an id or a name, any case); ``None`` keeps the default."""
+    if wanted is None:
+        return None
+    voices = list(voices)
+    lowered = wanted.strip().lower()
+    for voice in voices:
+        if lowered in (voice.id.lower(), voice.name.lower()):
+            return voice.id
+    names = [voice.id for voice in voices] + [voice.name for voice in voices]
+    close = get_close_matches(wanted, names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise UsageError(f"unknown voice {wanted!r}; {hint}run 'footaudio voices' to list the voices.")
+
+
+class Pyttsx3Synthesizer:
+    """pyttsx3 (eSpeak NG, SAPI5 or NSSpeechSynthesizer) in a worker process.
+
+    A worker process sidesteps pyttsx3's known traps: a second ``runAndWait`` that
+    hangs or refuses to run, queued ``save_to_file`` calls that keep one file, and
+    prints on stdout. Each sentence has a time limit; a stuck worker is killed.
+    """
+
+    worker_command: tuple[str, ...] = (sys.executable, "-m", "footaudio._speech_worker")
+
+    def __init__(self, timeout_s: float | None = None) -> None:
+        if timeout_s is None:
+            timeout_s = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
+        self.timeout_s = timeout_s
+        self._process: subprocess.Popen[str] | None = None
+        self._replies: queue.Queue[dict | None] = queue.Queue()
+        self._log: IO[str] | None = None
+        self.info: dict = {}
+
+    @property
+    def engine_id(self) -> str:
+        """``pyttsx3-<driver>``, e.g. ``pyttsx3-espeak``."""
+        self._ensure_started()
+        return f"pyttsx3-{self.info.get('driver', 'unknown')}"
+
+    @property
+    def default_voice(self) -> str | None:
+        """The engine's own default voice id."""
+        self._ensure_started()
+        return self.info.get("default_voice")
+
+    def voices(self) -> list[Voice]:
+        reply = self._request({"op": "voices"}, self.timeout_s)
+        return [Voice(v["id"], v["name"], tuple(v.get("languages", ()))) for v in reply["voices"]]
+
+    def synthesize(self, text: str, voice: str | None, rate: int, path: Path) -> None:
+        limit = self.timeout_s + len(text) / 20
+        try:
+            self._request({"op": "say", "text": text, "voice": voice, "rate": rate, "path": str(path)}, limit)
+        except EngineError:
+            # A fresh worker gets one more try: engines sometimes wedge after a bad sentence.
+            self.close()
+            self._request({"op": "say", "text": text, "voice": voice, "rate": rate, "path": str(path)}, limit)
+
+    def close(self) -> None:
+        """Stop the worker process."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.write(json.dumps({"op": "quit"}) + "\n")  # type: ignore[union-attr]
+            process.stdin.flush()  # type: ignore[union-attr]
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        self._replies = queue.Queue()
+        # Lives as long as the worker (closed in close()), to quote its last words on a crash.
+        self._log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        try:
+            self._process = subprocess.Popen(
+                self.worker_command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._log,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+            )
+        except OSError as exc:
+            raise EngineError(f"cannot start the speech engine ({exc}); reinstall footaudio.") from exc
+        atexit.register(self.close)
+        threading.Thread(target=self._read_replies, args=(self._process,), daemon=True).start()
+        hello = self._wait(self.timeout_s, "starting the speech engine")
+        if "error" in hello:
+            self.close()
+            raise EngineError(
+                f"the speech engine pyttsx3 does not start ({hello['error']}); "
+                "run 'pip install pyttsx3 espeakng-loader' or install eSpeak NG."
+            )
+        self.info = hello
+
+    def _read_replies(self, process: subprocess.Popen[str]) -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            with contextlib.suppress(json.JSONDecodeError):
+                self._replies.put(json.loads(line))
+        self._replies.put(None)
+
+    def _request(self, message: dict, limit: float) -> dict:
+        self._ensure_started()
+        process = self._process
+        try:
+            process.stdin.write(json.dumps(message) + "\n")  # type: ignore[union-attr]
+            process.stdin.flush()  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise EngineError(f"the speech engine stopped unexpectedly ({exc}); try again.") from exc
+        what = f"speaking {message['text'][:50]!r}" if "text" in message else "listing voices"
+        reply = self._wait(limit, what)
+        if "error" in reply:
+            raise EngineError(f"the speech engine failed while {what}: {reply['error']}.")
+        return reply
+
+    def _wait(self, limit: float, what: str) -> dict:
+        try:
+            reply = self._replies.get(timeout=limit)
+        except queue.Empty:
+            self._kill()
+            raise EngineError(
+                f"the speech engine did not finish {what} within {limit:.0f} s and was stopped; "
+                f"try again, or raise {TIMEOUT_ENV}."
+            ) from None
+        if reply is None:
+            detail = self._log_tail()
+            self._kill()
+            raise EngineError(f"the speech engine exited while {what}{detail}; run 'footaudio voices' to check it.")
+        return reply
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def _log_tail(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        lines = [line.strip() for line in self._log.read().splitlines() if line.strip()]
+        return f" ({lines[-1][:200]})" if lines else ""

@@ -1,0 +1,95 @@
+"""ID3 tags (v2.3, for the widest player support): title, artist, settings and chapters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .settings import Settings
+from .timeline import Timeline
+
+__all__ = ["SETTINGS_TAG", "RoutineTags", "read_settings_tag", "write_tags"]
+
+SETTINGS_TAG = "footaudio-settings"
+"""TXXX description of the frame that holds the exact settings as JSON."""
+
+DEFAULT_ALBUM = "footaudio routines"
+
+
+@dataclass(frozen=True)
+class RoutineTags:
+    """What goes into a routine's ID3 tag besides the timeline."""
+
+    settings: Settings
+    """The routine's settings (title and the settings frame come from them)."""
+
+    version: str
+    """footaudio version that rendered the file."""
+
+    album: str = DEFAULT_ALBUM
+    """Album: the routine set's name, or a default."""
+
+
+def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
+    """Write title, artist, album, genre, year, settings and one chapter per step."""
+    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TCON, TIT2, TPE1, TSSE, TXXX, TYER, CTOCFlags
+
+    id3 = ID3()
+    settings = tags.settings
+    id3.add(TIT2(encoding=1, text=settings.title))
+    id3.add(TPE1(encoding=1, text="footaudio"))
+    id3.add(TALB(encoding=1, text=tags.album))
+    id3.add(TCON(encoding=1, text="Meditation"))
+    id3.add(TYER(encoding=1, text=str(date.today().year)))
+    id3.add(TSSE(encoding=1, text=f"footaudio {tags.version}"))
+    id3.add(
+        COMM(
+            encoding=1, lang="eng", desc="", text=f"Guided {settings.mode} foot massage, {settings.pressure} pressure."
+        )
+    )
+    payload = {"footaudio": tags.version, "settings": settings.to_dict()}
+    id3.add(TXXX(encoding=1, desc=SETTINGS_TAG, text=json.dumps(payload, sort_keys=True)))
+    chapter_ids = []
+    for index, step in enumerate(timeline.steps):
+        element_id = f"chp{index:03d}"
+        chapter_ids.append(element_id)
+        id3.add(
+            CHAP(
+                element_id=element_id,
+                start_time=step.start_ms,
+                end_time=step.end_ms,
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=1, text=step.title)],
+            )
+        )
+    if chapter_ids:
+        id3.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=chapter_ids,
+                sub_frames=[TIT2(encoding=1, text="Steps")],
+            )
+        )
+    id3.save(str(path), v2_version=3)
+
+
+def read_settings_tag(path: Path) -> dict | None:
+    """The settings footaudio stored in a file, or ``None`` if it has none."""
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
+
+    try:
+        id3 = ID3(str(path))
+    except (MutagenError, OSError):
+        return None
+    frame = id3.get(f"TXXX:{SETTINGS_TAG}")
+    if frame is None:
+        return None
+    try:
+        return json.loads(frame.text[0])
+    except (ValueError, IndexError):
+        return None

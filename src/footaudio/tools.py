@@ -1,0 +1,121 @@
+"""Finds ffmpeg and eSpeak NG, once and on first use, and says how to fix a missing one.
+
+The product, ``footaudio doctor`` and the tests' skip marks all ask this module.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import EngineError
+
+__all__ = ["Tool", "configure_pydub", "find_ffmpeg", "prepare_espeak"]
+
+FFMPEG_ENV = "FOOTAUDIO_FFMPEG"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An external component and where it was found."""
+
+    path: str
+    """Executable or shared library path (or a driver name)."""
+
+    source: str
+    """Where it came from, e.g. ``FOOTAUDIO_FFMPEG``, ``system`` or ``imageio-ffmpeg wheel``."""
+
+
+@functools.cache
+def find_ffmpeg() -> Tool:
+    """Return ffmpeg: ``FOOTAUDIO_FFMPEG``, else the system's, else the imageio-ffmpeg wheel's."""
+    configured = os.environ.get(FFMPEG_ENV)
+    if configured:
+        path = shutil.which(configured)
+        if path is None:
+            raise EngineError(
+                f"{FFMPEG_ENV}={configured!r} is not an executable ffmpeg; fix the path or unset {FFMPEG_ENV}."
+            )
+        return Tool(path, FFMPEG_ENV)
+    system = shutil.which("ffmpeg")
+    if system:
+        return Tool(system, "system")
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        imageio_ffmpeg = None
+    if imageio_ffmpeg is not None:
+        try:
+            return Tool(imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg wheel")
+        except RuntimeError:
+            pass
+    raise EngineError(
+        f"ffmpeg was not found; run 'pip install imageio-ffmpeg' or set {FFMPEG_ENV} to an ffmpeg executable."
+    )
+
+
+def ffmpeg_version(tool: Tool) -> str:
+    """First line of ``ffmpeg -version``."""
+    try:
+        out = subprocess.run([tool.path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EngineError(f"ffmpeg at {tool.path} does not run ({exc}); reinstall it.") from exc
+    return (out.stdout.splitlines() or ["unknown"])[0]
+
+
+@functools.cache
+def configure_pydub() -> None:
+    """Import pydub quietly and point it at our ffmpeg.
+
+    pydub warns at import time when no ffmpeg is on PATH, and on Python 3.12+ its
+    regexes raise SyntaxWarnings; neither means anything for us, so both are muted.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
+    AudioSegment.converter = find_ffmpeg().path
+
+
+@functools.cache
+def prepare_espeak() -> Tool:
+    """Make eSpeak NG loadable for pyttsx3 before pyttsx3's espeak driver is imported.
+
+    A system eSpeak NG wins. Otherwise the ``espeakng-loader`` wheel's library is
+    loaded with ``RTLD_GLOBAL``: pyttsx3 then finds it by its soname
+    ``libespeak-ng.so.1``, and ``ESPEAK_DATA_PATH`` tells it where its voices are.
+    Only meaningful on Linux; other platforms use pyttsx3's native drivers.
+    """
+    if not sys.platform.startswith("linux"):
+        return Tool("pyttsx3 native driver", "system")
+    system = ctypes.util.find_library("espeak-ng")
+    if system:
+        return Tool(system, "system")
+    try:
+        import espeakng_loader
+    except ImportError as exc:
+        raise EngineError(
+            "eSpeak NG was not found; run 'pip install espeakng-loader' "
+            "(or install eSpeak NG with your system's package manager)."
+        ) from exc
+    library = Path(espeakng_loader.get_library_path())
+    soname = library.with_name("libespeak-ng.so.1")
+    if soname.exists():
+        library = soname
+    try:
+        ctypes.CDLL(str(library), mode=ctypes.RTLD_GLOBAL)
+        data = espeakng_loader.get_data_path()
+    except (OSError, RuntimeError) as exc:
+        raise EngineError(
+            f"the espeakng-loader wheel's eSpeak NG does not load ({exc}); "
+            "run 'pip install --force-reinstall espeakng-loader'."
+        ) from exc
+    os.environ["ESPEAK_DATA_PATH"] = data
+    return Tool(str(library), "espeakng-loader wheel")

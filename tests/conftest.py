@@ -1,0 +1,115 @@
+"""Shared fixtures: a fake synthesizer with exact clip lengths, and helpers that decode MP3s."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import wave
+from array import array
+from pathlib import Path
+
+import pytest
+
+from footaudio.errors import FootaudioError
+from footaudio.settings import Settings
+from footaudio.synthesis import ClipCache, Voice
+
+FAKE_RATE = 22_050
+MS_PER_CHAR = 75
+MS_BASE = 300
+
+
+def fake_clip_ms(text: str) -> int:
+    """The fake engine's clip length: it depends on the text only."""
+    return MS_BASE + MS_PER_CHAR * len(text)
+
+
+class FakeSynthesizer:
+    """Writes a soft tone whose length depends only on the text (exact timing in tests)."""
+
+    engine_id = "fake"
+    default_voice = "fake/a"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None, int]] = []
+
+    def voices(self) -> list[Voice]:
+        return [Voice("fake/a", "Fake A", ("en",)), Voice("fake/b", "Fake B", ("en",))]
+
+    def synthesize(self, text: str, voice: str | None, rate: int, path: Path) -> None:
+        self.calls.append((text, voice, rate))
+        frames = fake_clip_ms(text) * FAKE_RATE // 1000
+        tone = array("h", (int(8000 * math.sin(2 * math.pi * 220 * i / FAKE_RATE)) for i in range(frames)))
+        with wave.open(str(path), "wb") as clip:
+            clip.setnchannels(1)
+            clip.setsampwidth(2)
+            clip.setframerate(FAKE_RATE)
+            clip.writeframes(tone.tobytes())
+
+
+@pytest.fixture
+def fake_synth() -> FakeSynthesizer:
+    return FakeSynthesizer()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> ClipCache:
+    return ClipCache(tmp_path / "clips")
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(minutes=7, mode="partner", pressure="firm")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Real-engine clips go to a cache of the test session's own, never the user's."""
+    os.environ["FOOTAUDIO_CACHE"] = str(tmp_path_factory.mktemp("footaudio-cache"))
+
+
+def _engines_missing() -> str | None:
+    from footaudio.tools import find_ffmpeg, prepare_espeak
+
+    try:
+        find_ffmpeg()
+        prepare_espeak()
+    except FootaudioError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_engines() -> None:
+    """Skip when this machine has no speech engine or ffmpeg (never the case after pip install)."""
+    missing = _engines_missing()
+    if missing:
+        pytest.skip(missing)
+
+
+def ffmpeg_path() -> str:
+    from footaudio.tools import find_ffmpeg
+
+    return find_ffmpeg().path
+
+
+def decode(path: Path, sample_rate: int = 44_100) -> bytes:
+    """Decode an MP3 with ffmpeg to 16-bit mono PCM (gapless: encoder delay and padding removed)."""
+    result = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "s16le", "-ac", "1",
+         "-ar", str(sample_rate), "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+def rms(pcm: bytes, start_ms: int, end_ms: int, sample_rate: int = 44_100) -> float:
+    """Root mean square level of a stretch of 16-bit mono PCM."""
+    samples = array("h")
+    first = start_ms * sample_rate // 1000
+    last = end_ms * sample_rate // 1000
+    samples.frombytes(pcm[first * 2 : last * 2])
+    if not samples:
+        return 0.0
+    return math.sqrt(sum(s * s for s in samples) / len(samples))

@@ -1,0 +1,106 @@
+"""The whole pipeline with the fake synthesizer and the real ffmpeg."""
+
+import json
+
+import pytest
+
+from footaudio import Settings, UsageError, render
+from footaudio.export import TEMP_PREFIX
+from footaudio.tags import read_settings_tag
+
+from .conftest import decode, rms
+
+
+def test_render_writes_an_mp3_of_exactly_the_requested_length(tmp_path, fake_synth, cache):
+    (tmp_path / "out").mkdir()
+    destination = tmp_path / "out" / "routine.mp3"
+    result = render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=cache)
+    assert result.path == destination
+    pcm = decode(destination)
+    assert len(pcm) // 2 == 3 * 60 * 44_100
+    timeline = result.routine.timeline
+    for item in timeline.items:
+        if item.ms < 400:
+            continue
+        level = rms(pcm, item.start_ms + 100, item.end_ms - 100)
+        if item.kind == "speech":
+            assert level > 1000, item
+        elif item.kind == "hold":
+            assert level < 30, item
+    assert list(destination.parent.iterdir()) == [destination]
+    assert read_settings_tag(destination)["settings"]["minutes"] == 3.0
+
+
+def test_each_sentence_is_synthesized_once_and_then_cached(tmp_path, fake_synth, cache):
+    render(Settings(minutes=3), tmp_path / "a.mp3", synthesizer=fake_synth, cache=cache)
+    first = len(fake_synth.calls)
+    assert first == len(set(fake_synth.calls))
+    routine = render(Settings(minutes=3), tmp_path / "b.mp3", synthesizer=fake_synth, cache=cache).routine
+    assert len(fake_synth.calls) == first
+    assert routine.clips.synthesized == 0
+
+
+def test_too_short_names_the_smallest_length_that_works(tmp_path, fake_synth, cache):
+    with pytest.raises(UsageError) as caught:
+        render(
+            Settings(minutes=1, mode="partner", pressure="firm"),
+            tmp_path / "x.mp3",
+            synthesizer=fake_synth,
+            cache=cache,
+        )
+    message = str(caught.value)
+    assert message.startswith("1 minute is too short for a partner firm routine (the narration needs at least ")
+    needed = float(message.split("use --minutes ")[1].split(" ")[0])
+    render(
+        Settings(minutes=needed, mode="partner", pressure="firm"),
+        tmp_path / "x.mp3",
+        synthesizer=fake_synth,
+        cache=cache,
+    )
+    with pytest.raises(UsageError):
+        render(
+            Settings(minutes=needed - 0.5, mode="partner", pressure="firm"),
+            tmp_path / "y.mp3",
+            synthesizer=fake_synth,
+            cache=cache,
+        )
+    assert not (tmp_path / "y.mp3").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing/x.mp3", "folder {tmp}/missing does not exist; create it first or choose another output path."),
+        ("x.wav", "{tmp}/x.wav does not end in .mp3; footaudio writes MP3 files."),
+        (".", "{tmp} is a folder; give a file name such as {tmp}/routine.mp3."),
+    ],
+)
+def test_bad_destinations_fail_before_any_work(tmp_path, fake_synth, cache, name, message):
+    with pytest.raises(UsageError) as caught:
+        render(Settings(minutes=3), tmp_path / name if name != "." else tmp_path, synthesizer=fake_synth, cache=cache)
+    assert str(caught.value) == message.format(tmp=tmp_path)
+    assert fake_synth.calls == []
+
+
+def test_a_failure_mid_render_leaves_the_previous_file_untouched(tmp_path, fake_synth, cache, monkeypatch):
+    destination = tmp_path / "keep.mp3"
+    destination.write_bytes(b"previous")
+
+    def broken(*args, **kwargs):
+        yield b"\0\0" * 1000
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("footaudio.audio.pcm_blocks", broken)
+    with pytest.raises(RuntimeError):
+        render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=cache)
+    assert destination.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "keep.mp3"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def test_settings_tag_holds_the_exact_settings(tmp_path, fake_synth, cache):
+    settings = Settings(minutes=4.5, mode="partner", pressure="medium", seed=9)
+    render(settings, tmp_path / "x.mp3", synthesizer=fake_synth, cache=cache)
+    stored = read_settings_tag(tmp_path / "x.mp3")
+    assert Settings(**stored["settings"]) == settings
+    assert json.dumps(stored)  # plain JSON values
