@@ -9,11 +9,12 @@ __version__ = "0.1.0"
 
 from .errors import EngineError, ExitStatus, FootaudioError, RenderError, TemplateError, UsageError
 from .pipeline import RenderResult, Routine, build_script, plan, render
-from .settings import MODES, PRESSURES, Settings
+from .settings import MODES, PRESSURES, AudioOptions, Settings
 
 __all__ = [
     "MODES",
     "PRESSURES",
+    "AudioOptions",
     "EngineError",
     "ExitStatus",
     "FootaudioError",

@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import ExitStatus, FootaudioError, Interrupted, UsageError
-from .settings import DEFAULT_MINUTES, DEFAULT_RATE, DEFAULT_SEED, Settings
+from .settings import DEFAULT_MINUTES, DEFAULT_RATE, DEFAULT_SEED, AudioOptions, Settings
 
 __all__ = ["cli", "main"]
 
@@ -109,11 +109,47 @@ def cli() -> None:
     """
 
 
+def audio_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that decide how a routine sounds and is packaged."""
+    options = [
+        click.option("--bitrate", default="128", show_default=True, metavar="KBPS",
+                     help="Constant MP3 bit rate in kbit/s (64 to 320)."),
+        click.option("--loudness", default="-16", show_default=True, metavar="LUFS",
+                     help="Integrated loudness target (-30 to -15); true peaks stay at or below -1 dBTP."),
+        click.option("--chime", default="soft", show_default=True, metavar="soft|bell|none",
+                     help="Sound of the step and check-in chimes."),
+        click.option("--ambience", default="none", show_default=True, metavar="none|rain|ocean|brown",
+                     help="Background sound, lowered while the voice speaks."),
+        click.option("--captions", is_flag=True,
+                     help="Also write .vtt and .lrc captions beside the MP3 and embed synchronized lyrics."),
+        click.option("--cover", default=None, metavar="IMAGE", help="JPEG or PNG cover art to embed."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(
+        bitrate: str, loudness: str, chime: str, ambience: str, captions: bool, cover: str | None, **rest: Any
+    ) -> Any:
+        options = AudioOptions(
+            bitrate=_whole(bitrate, "--bitrate", "128"),
+            loudness=_number(loudness, "--loudness", "-16"),
+            chime=chime,
+            ambience=ambience,
+            captions=captions,
+            cover=cover,
+        )
+        return command(options=options, **rest)
+
+    return wrapper
+
+
 @cli.command()
 @settings_options
+@audio_options
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None, metavar="FILE.mp3",
               help="Where to write the MP3. Default: out/<mode>-<pressure>-<minutes>min.mp3.")  # fmt: skip
-def render(settings: Settings, templates: Path | None, output: Path | None) -> None:
+def render(settings: Settings, options: AudioOptions, templates: Path | None, output: Path | None) -> None:
     """Render a routine to an MP3 that lasts exactly --minutes.
 
     The file is written beside its destination and moved into place only when
@@ -124,12 +160,13 @@ def render(settings: Settings, templates: Path | None, output: Path | None) -> N
       footaudio render
       footaudio render --minutes 20 --mode partner --pressure medium
       footaudio render -m 7 --mode partner --pressure firm --seed 3 -o out/evening.mp3
+      footaudio render -m 20 --mode partner --ambience rain --captions --cover cover.jpg
     """
     from .pipeline import render as render_routine
 
     progress = _Progress()
     try:
-        result = render_routine(settings, output, templates=templates, progress=progress)
+        result = render_routine(settings, output, options=options, templates=templates, progress=progress)
     finally:
         progress.close()
     timeline = result.routine.timeline
@@ -200,6 +237,22 @@ def voices() -> None:
         marker = "*" if voice.id == default else " "
         languages = ", ".join(voice.languages)
         click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def info(file: Path) -> None:
+    """Show what footaudio wrote into an MP3: settings, length, loudness and chapters.
+
+    The loudness is measured now, by decoding the file with ffmpeg's ebur128 filter.
+
+    \b
+    Example:
+      footaudio info out/partner-firm-7min.mp3
+    """
+    from .inspect import describe
+
+    click.echo(describe(file), nl=False)
 
 
 def _on_signal(signum: int, frame: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from .audio import CHANNELS, SAMPLE_RATE
@@ -18,7 +18,9 @@ from .tools import find_ffmpeg
 
 __all__ = ["DEFAULT_BITRATE", "check_destination", "temporary_path", "write_mp3"]
 
-DEFAULT_BITRATE = "128k"
+DEFAULT_BITRATE = 128
+PEAK_LIMIT = 10 ** (-2.5 / 20)
+"""Sample-peak ceiling of the limiter: -2.5 dBFS keeps true peaks of the MP3 at or below -1 dBTP."""
 TEMP_PREFIX = ".footaudio-"
 
 
@@ -44,18 +46,28 @@ def write_mp3(
     blocks: Iterable[bytes],
     destination: Path,
     *,
-    bitrate: str = DEFAULT_BITRATE,
+    bitrate: int = DEFAULT_BITRATE,
     finish: Callable[[Path], None] | None = None,
+    companions: Mapping[Path, str] | None = None,
 ) -> None:
-    """Encode PCM ``blocks`` to ``destination``; ``finish`` may tag the file before it is moved in."""
+    """Encode PCM ``blocks`` to ``destination`` (MPEG-1 Layer III, constant bit rate, gapless header).
+
+    ffmpeg's look-ahead limiter keeps peaks under the true-peak ceiling whatever the
+    gain and the ambience add.
+    ``finish`` may tag the file before it is moved in; ``companions`` are text files
+    (captions) published beside it at the same moment, all or nothing.
+    """
     ffmpeg = find_ffmpeg().path
     temporary = temporary_path(destination)
+    # latency=1 compensates the look-ahead, so the sample count stays exact.
+    limiter = ["-af", f"alimiter=limit={PEAK_LIMIT:.4f}:level=false:latency=1"]
     command = [
-        ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "pipe:0",
-        "-c:a", "libmp3lame", "-b:a", bitrate, "-id3v2_version", "3", "-write_xing", "1",
-        "-f", "mp3", str(temporary),
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "pipe:0", *limiter,
+        "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE),
+        "-id3v2_version", "3", "-write_xing", "1", "-f", "mp3", str(temporary),
     ]  # fmt: skip
+    side_files = {path: temporary_path(path) for path in (companions or {})}
     process: subprocess.Popen[bytes] | None = None
     try:
         try:
@@ -82,6 +94,10 @@ def write_mp3(
             )
         if finish is not None:
             finish(temporary)
+        for path, text in (companions or {}).items():
+            side_files[path].write_text(text, encoding="utf-8")
+        for path, side in side_files.items():
+            os.replace(side, path)
         os.replace(temporary, destination)
     except OSError as exc:
         raise RenderError(
@@ -91,5 +107,6 @@ def write_mp3(
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+        for leftover in (temporary, *side_files.values()):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .script import Script, parse_ssml
-from .settings import MAX_MINUTES, Settings, minutes_phrase
+from .settings import MAX_MINUTES, AudioOptions, Settings, minutes_phrase
 from .synthesis import ClipCache, Clips, Pyttsx3Synthesizer, Synthesizer, resolve_voice, synthesize_clips
 from .templating import render_ssml
 from .timeline import NarrationDoesNotFit, Timeline, build_timeline
@@ -143,41 +143,58 @@ def render(
     settings: Settings,
     output: Path | str | None = None,
     *,
+    options: AudioOptions | None = None,
     templates: Path | None = None,
     synthesizer: Synthesizer | None = None,
     cache: ClipCache | None = None,
     progress: Progress | None = None,
+    album: str | None = None,
+    track: tuple[int, int] | None = None,
 ) -> RenderResult:
     """Render ``settings`` to an MP3 of exactly ``settings.minutes`` and return where it went.
 
     With no ``output``, the file goes to ``out/<name>.mp3`` (the folder is created).
+    ``options`` set bit rate, loudness, chimes, ambience, captions and cover;
+    ``album`` and ``track`` tag the file as part of a routine set.
     """
     from . import __version__
     from .audio import pcm_blocks, sample_at
+    from .captions import lrc, webvtt
     from .export import check_destination, write_mp3
-    from .tags import RoutineTags, write_tags
+    from .tags import DEFAULT_ALBUM, RoutineTags, write_tags
 
+    options = options or AudioOptions()
     if output is None:
         destination = default_output(settings)
         destination.parent.mkdir(parents=True, exist_ok=True)
     else:
         destination = Path(output)
     check_destination(destination)
+    options.cover_image()  # a bad cover fails now, not after the work
     routine = plan(settings, templates=templates, synthesizer=synthesizer, cache=cache, progress=progress)
     timeline = routine.timeline
     total_frames = sample_at(timeline.total_ms)
 
     def counted_blocks():
         written = 0
-        for block in pcm_blocks(timeline, routine.clips):
+        for block in pcm_blocks(timeline, routine.clips, options):
             written += len(block) // 2
             if progress is not None:
                 progress("audio", written, total_frames)
             yield block
 
+    tags = RoutineTags(settings, __version__, options, album or DEFAULT_ALBUM, track)
+    companions = {}
+    if options.captions:
+        companions = {
+            destination.with_suffix(".vtt"): webvtt(timeline, settings),
+            destination.with_suffix(".lrc"): lrc(timeline, settings),
+        }
     write_mp3(
         counted_blocks(),
         destination,
-        finish=lambda path: write_tags(path, RoutineTags(settings, __version__), timeline),
+        bitrate=options.bitrate,
+        finish=lambda path: write_tags(path, tags, timeline),
+        companions=companions,
     )
     return RenderResult(destination, routine)

@@ -9,12 +9,16 @@ from difflib import get_close_matches
 from .errors import UsageError
 
 __all__ = [
+    "AMBIENCES",
+    "BITRATES",
+    "CHIMES",
     "DEFAULT_MINUTES",
     "DEFAULT_RATE",
     "MAX_MINUTES",
     "MIN_MINUTES",
     "MODES",
     "PRESSURES",
+    "AudioOptions",
     "Settings",
 ]
 
@@ -123,3 +127,75 @@ class Settings:
         values = asdict(self)
         values.pop("total_ms", None)
         return values
+
+
+BITRATES = (64, 96, 112, 128, 160, 192, 224, 256, 320)
+CHIMES = ("soft", "bell", "none")
+AMBIENCES = ("none", "rain", "ocean", "brown")
+LOUDNESS_RANGE = (-30.0, -15.0)
+COVER_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+
+@dataclass(frozen=True)
+class AudioOptions:
+    """How a routine sounds and is packaged; the narration does not depend on these."""
+
+    bitrate: int = 128
+    """Constant MP3 bit rate in kbit/s."""
+
+    loudness: float = -16.0
+    """Integrated loudness target in LUFS (true peak stays at or below -1 dBTP)."""
+
+    chime: str = "soft"
+    """Chime style: ``soft``, ``bell`` or ``none`` (silence of the same length)."""
+
+    ambience: str = "none"
+    """Background sound under the routine: ``none``, ``rain``, ``ocean`` or ``brown`` noise."""
+
+    captions: bool = False
+    """Write WebVTT and LRC captions beside the MP3 and embed synchronized lyrics."""
+
+    cover: str | None = None
+    """Path of a JPEG or PNG cover image, or ``None`` for no cover."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bitrate, bool) or self.bitrate not in BITRATES:
+            raise UsageError(
+                f"a bit rate of {self.bitrate} kbps is not an MP3 rate; use --bitrate "
+                f"{', '.join(map(str, BITRATES[:-1]))} or {BITRATES[-1]}."
+            )
+        low, high = LOUDNESS_RANGE
+        if (
+            isinstance(self.loudness, bool)
+            or not isinstance(self.loudness, int | float)
+            or not math.isfinite(self.loudness)
+            or not low <= self.loudness <= high
+        ):
+            raise UsageError(
+                f"a loudness of {self.loudness} LUFS is out of range; use --loudness from {low:g} to {high:g}."
+            )
+        for name, value, choices in (("chime", self.chime, CHIMES), ("ambience", self.ambience, AMBIENCES)):
+            if value not in choices:
+                raise UsageError(
+                    f"unknown {name} {value!r}; {_suggest(str(value), choices)}"
+                    f"use --{name} {', '.join(choices[:-1])} or {choices[-1]}."
+                )
+        object.__setattr__(self, "loudness", float(self.loudness))
+
+    def cover_image(self) -> tuple[bytes, str] | None:
+        """The cover's bytes and MIME type, checked; ``None`` without a cover."""
+        if self.cover is None:
+            return None
+        try:
+            with open(self.cover, "rb") as image:
+                data = image.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read the cover image {self.cover} ({exc.strerror}); check --cover.") from exc
+        for magic, mime in COVER_TYPES.items():
+            if data.startswith(magic):
+                return data, mime
+        raise UsageError(f"cover image {self.cover} is not a JPEG or PNG file; use --cover with a .jpg or .png.")
+
+    def to_dict(self) -> dict[str, object]:
+        """The options as plain values (for JSON and tags)."""
+        return asdict(self)

@@ -7,7 +7,7 @@ import math
 import sys
 from array import array
 
-__all__ = ["SOUND_MS", "render_sound"]
+__all__ = ["SOUND_MS", "STYLES", "render_sound"]
 
 SOUND_MS: dict[str, int] = {
     "chime": 1800,
@@ -15,19 +15,29 @@ SOUND_MS: dict[str, int] = {
 }
 """Length of each built-in sound in milliseconds (the timeline needs it before any audio)."""
 
-# (frequency in Hz, relative amplitude, decay per second) for each partial
-_PARTIALS: dict[str, tuple[tuple[float, float, float], ...]] = {
-    "chime": ((880.0, 1.0, 2.2), (1760.0, 0.35, 3.5), (2637.0, 0.15, 5.0)),
-    "check-in": ((660.0, 1.0, 3.0), (990.0, 0.5, 3.0), (1320.0, 0.2, 5.0)),
+# (frequency in Hz, relative amplitude, decay per second) of each partial, per style and sound.
+# soft: near-harmonic sine partials; bell: the inharmonic partials of a struck bell, ringing longer.
+_PARTIALS: dict[str, dict[str, tuple[tuple[float, float, float], ...]]] = {
+    "soft": {
+        "chime": ((880.0, 1.0, 2.2), (1760.0, 0.35, 3.5), (2637.0, 0.15, 5.0)),
+        "check-in": ((660.0, 1.0, 3.0), (990.0, 0.5, 3.0), (1320.0, 0.2, 5.0)),
+    },
+    "bell": {
+        "chime": ((523.3, 1.0, 1.2), (1444.0, 0.5, 1.8), (2826.0, 0.25, 2.6), (4290.0, 0.1, 4.0)),
+        "check-in": ((784.0, 1.0, 1.8), (2164.0, 0.45, 2.5), (4233.0, 0.2, 3.5)),
+    },
 }
+STYLES = (*_PARTIALS, "none")
 _PEAK = 0.25  # of full scale: soft, below the voice
 
 
 @functools.cache
-def render_sound(name: str, sample_rate: int) -> bytes:
-    """The sound as 16-bit mono PCM, exactly ``SOUND_MS[name]`` long."""
+def render_sound(name: str, sample_rate: int, style: str = "soft") -> bytes:
+    """The sound as 16-bit mono PCM, exactly ``SOUND_MS[name]`` long (silence for style ``none``)."""
     frames = SOUND_MS[name] * sample_rate // 1000
-    partials = _PARTIALS[name]
+    if style == "none":
+        return bytes(frames * 2)
+    partials = _PARTIALS[style][name]
     total = sum(amplitude for _, amplitude, _ in partials)
     attack = int(0.008 * sample_rate)
     release = int(0.05 * sample_rate)

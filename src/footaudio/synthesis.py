@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import hashlib
 import json
+import math
 import os
 import queue
 import subprocess
@@ -18,12 +19,14 @@ import tempfile
 import threading
 import wave
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import IO, Protocol
 
 from .errors import EngineError, UsageError
+from .loudness import MASTERING, Loudness, master_clips
 from .script import Script, Speech
 from .settings import Settings
 
@@ -42,6 +45,8 @@ __all__ = [
 CACHE_ENV = "FOOTAUDIO_CACHE"
 TIMEOUT_ENV = "FOOTAUDIO_SPEECH_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
+MASTERING_BATCH = 16
+MASTERING_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class Clip:
 
     sample_rate: int
     """Sample rate of the file in Hz."""
+
+    lufs: float
+    """Integrated loudness of the clip as mastered, measured by ffmpeg's ebur128."""
 
     @property
     def ms(self) -> int:
@@ -109,6 +117,19 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("footaudio", appauthor=False)) / "clips"
 
 
+def _read_clip(path: Path) -> Clip | None:
+    """A cached clip, or ``None`` if its WAV or its loudness record is missing or damaged."""
+    clip = _read_wav(path)
+    if clip is None:
+        return None
+    try:
+        record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        lufs = float(record["lufs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Clip(path, clip.frames, clip.sample_rate, lufs)
+
+
 def _read_wav(path: Path) -> Clip | None:
     try:
         with wave.open(str(path), "rb") as clip:
@@ -121,49 +142,97 @@ def _read_wav(path: Path) -> Clip | None:
         return None
     if frames == 0 or len(data) != frames * 2 or rate <= 0:
         return None
-    return Clip(path, frames, rate)
+    return Clip(path, frames, rate, math.nan)
 
 
 class ClipCache:
-    """Synthesized sentences on disk, one WAV per engine, voice, rate and text."""
+    """Synthesized and mastered sentences on disk, one WAV per engine, voice, rate and text."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_cache_dir()
 
     def path_for(self, engine_id: str, voice: str | None, rate: int, text: str) -> Path:
         """Where the clip for these inputs lives."""
-        key = json.dumps([engine_id, voice, rate, text], ensure_ascii=False)
+        key = json.dumps([engine_id, voice, rate, text, MASTERING], ensure_ascii=False)
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         return self.folder / digest[:2] / f"{digest}.wav"
 
     def get_or_make(self, synthesizer: Synthesizer, text: str, voice: str | None, rate: int) -> tuple[Clip, bool]:
         """The cached clip, synthesizing it first if missing or unreadable; and whether it was made."""
-        path = self.path_for(synthesizer.engine_id, voice, rate, text)
-        cached = _read_wav(path) if path.exists() else None
-        if cached is not None:
-            return cached, False
+        ((clip, made),) = self.get_many(synthesizer, [(text, rate)], voice)
+        return clip, made
+
+    def get_many(
+        self,
+        synthesizer: Synthesizer,
+        requests: list[tuple[str, int]],
+        voice: str | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[tuple[Clip, bool]]:
+        """Clips for ``(text, rate)`` requests: cached ones as they are, missing or broken ones made.
+
+        New sentences are synthesized one by one, then mastered in batches, then moved
+        into the cache atomically, so a concurrent run sees either no clip or a whole one.
+        """
+        engine = synthesizer.engine_id
+        results: list[tuple[Clip, bool] | None] = []
+        missing: list[tuple[int, str, int, Path]] = []
+        for text, rate in requests:
+            path = self.path_for(engine, voice, rate, text)
+            cached = _read_clip(path) if path.exists() else None
+            results.append((cached, False) if cached is not None else None)
+            if cached is None:
+                missing.append((len(results) - 1, text, rate, path))
+            elif progress is not None:
+                progress(1)
+        if not missing:
+            return results  # type: ignore[return-value]
+        with (
+            tempfile.TemporaryDirectory(prefix=".clips-", dir=self._writable_folder()) as work,
+            ThreadPoolExecutor(max_workers=MASTERING_WORKERS) as mastering,
+        ):
+            # Mastering (ffmpeg) runs on finished batches while the engine speaks the next ones.
+            pending: list[tuple[list[tuple[int, str, int, Path]], Future[list[Loudness]], list[Path]]] = []
+            for offset in range(0, len(missing), MASTERING_BATCH):
+                batch = missing[offset : offset + MASTERING_BATCH]
+                jobs = []
+                for index, text, rate, _ in batch:
+                    raw = Path(work) / f"{index}-raw.wav"
+                    synthesizer.synthesize(text, voice, rate, raw)
+                    if _read_wav(raw) is None:
+                        raise EngineError(
+                            f"the speech engine produced no usable audio for {text[:60]!r}; "
+                            "run 'footaudio voices' to check the engine, or try another --voice."
+                        )
+                    jobs.append((raw, Path(work) / f"{index}.wav"))
+                    if progress is not None:
+                        progress(1)
+                pending.append((batch, mastering.submit(master_clips, jobs), [out for _, out in jobs]))
+            for batch, future, outputs in pending:
+                for (index, text, _, path), loudness, mastered in zip(batch, future.result(), outputs, strict=True):
+                    clip = _read_wav(mastered)
+                    if clip is None:
+                        raise EngineError(f"mastering left no audio for {text[:60]!r}; check FOOTAUDIO_FFMPEG.")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    record = path.with_suffix(".json")
+                    staged = Path(work) / f"{index}.json"
+                    staged.write_text(json.dumps({"lufs": loudness.integrated, "true_peak": loudness.true_peak}))
+                    # The record goes in first: a WAV in the cache always has its record beside it.
+                    os.replace(staged, record)
+                    os.replace(mastered, path)
+                    results[index] = (Clip(path, clip.frames, clip.sample_rate, loudness.integrated), True)
+        return results  # type: ignore[return-value]
+
+    def _writable_folder(self) -> Path:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".clip-", suffix=".wav", dir=path.parent)
+            self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise EngineError(
                 f"cannot write to the clip cache {self.folder} ({exc.strerror}); set {CACHE_ENV} to a writable folder."
             ) from exc
-        os.close(handle)
-        try:
-            synthesizer.synthesize(text, voice, rate, Path(temporary))
-            clip = _read_wav(Path(temporary))
-            if clip is None:
-                raise EngineError(
-                    f"the speech engine produced no usable audio for {text[:60]!r}; "
-                    "run 'footaudio voices' to check the engine, or try another --voice."
-                )
-            # Atomic, so a concurrent run sees either no clip or a whole one.
-            os.replace(temporary, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-        return Clip(path, clip.frames, clip.sample_rate), True
+        if not os.access(self.folder, os.W_OK):
+            raise EngineError(f"cannot write to the clip cache {self.folder}; set {CACHE_ENV} to a writable folder.")
+        return self.folder
 
 
 @dataclass(frozen=True)
@@ -196,15 +265,11 @@ def synthesize_clips(
 ) -> Clips:
     """Synthesize (or fetch from the cache) every distinct sentence of ``script``."""
     cache = cache or ClipCache()
-    by_sentence: dict[Speech, Clip] = {}
-    made = 0
-    for sentence in dict.fromkeys(script.sentences):
-        clip, new = cache.get_or_make(synthesizer, sentence.text, voice, sentence_rate(settings, sentence))
-        by_sentence[sentence] = clip
-        made += new
-        if progress is not None:
-            progress(1)
-    return Clips(by_sentence, made)
+    sentences = list(dict.fromkeys(script.sentences))
+    requests = [(sentence.text, sentence_rate(settings, sentence)) for sentence in sentences]
+    results = cache.get_many(synthesizer, requests, voice, progress)
+    by_sentence = {sentence: clip for sentence, (clip, _) in zip(sentences, results, strict=True)}
+    return Clips(by_sentence, sum(made for _, made in results))
 
 
 def resolve_voice(voices: Iterable[Voice], wanted: str | None) -> str | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .settings import Settings
+from .settings import AudioOptions, Settings
 from .timeline import Timeline
 
 __all__ = ["SETTINGS_TAG", "RoutineTags", "read_settings_tag", "write_tags"]
@@ -28,13 +28,37 @@ class RoutineTags:
     version: str
     """footaudio version that rendered the file."""
 
+    options: AudioOptions = field(default_factory=AudioOptions)
+    """How it was produced (stored with the settings; decides captions and cover)."""
+
     album: str = DEFAULT_ALBUM
     """Album: the routine set's name, or a default."""
+
+    track: tuple[int, int] | None = None
+    """Track number and total when the routine is part of a set."""
 
 
 def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
     """Write title, artist, album, genre, year, settings and one chapter per step."""
-    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TCON, TIT2, TPE1, TSSE, TXXX, TYER, CTOCFlags
+    from mutagen.id3 import (
+        APIC,
+        CHAP,
+        COMM,
+        CTOC,
+        ID3,
+        SYLT,
+        TALB,
+        TCON,
+        TIT2,
+        TLEN,
+        TPE1,
+        TRCK,
+        TSSE,
+        TXXX,
+        TYER,
+        USLT,
+        CTOCFlags,
+    )
 
     id3 = ID3()
     settings = tags.settings
@@ -44,12 +68,23 @@ def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
     id3.add(TCON(encoding=1, text="Meditation"))
     id3.add(TYER(encoding=1, text=str(date.today().year)))
     id3.add(TSSE(encoding=1, text=f"footaudio {tags.version}"))
+    id3.add(TLEN(encoding=1, text=str(timeline.total_ms)))
+    if tags.track is not None:
+        id3.add(TRCK(encoding=1, text=f"{tags.track[0]}/{tags.track[1]}"))
+    cover = tags.options.cover_image()
+    if cover is not None:
+        data, mime = cover
+        id3.add(APIC(encoding=1, mime=mime, type=3, desc="Cover", data=data))
+    if tags.options.captions:
+        speech = [item for item in timeline.items if item.kind == "speech"]
+        id3.add(SYLT(encoding=1, lang="eng", format=2, type=1, desc="", text=[(i.text, i.start_ms) for i in speech]))
+        id3.add(USLT(encoding=1, lang="eng", desc="", text="\n".join(item.text or "" for item in speech)))
     id3.add(
         COMM(
             encoding=1, lang="eng", desc="", text=f"Guided {settings.mode} foot massage, {settings.pressure} pressure."
         )
     )
-    payload = {"footaudio": tags.version, "settings": settings.to_dict()}
+    payload = {"footaudio": tags.version, "settings": settings.to_dict(), "audio": tags.options.to_dict()}
     id3.add(TXXX(encoding=1, desc=SETTINGS_TAG, text=json.dumps(payload, sort_keys=True)))
     chapter_ids = []
     for index, step in enumerate(timeline.steps):
