@@ -118,7 +118,7 @@ def parse_vtt(text: str) -> list[tuple[int, int, str]]:
     assert text.startswith("WEBVTT\n")
     cues = []
     for block in text.strip().split("\n\n")[1:]:
-        number, timing, *words = block.split("\n")
+        _number, timing, *words = block.split("\n")
         start, end = timing.split(" --> ")
         cues.append((ms(start), ms(end), "\n".join(words)))
     return cues
@@ -191,7 +191,7 @@ def test_ambience_is_ducked_under_speech_and_fills_the_holds(tmp_path, cache, am
     pcm = decode(result.path)
     items = result.routine.timeline.items
     # Skip the fades at both ends; measure well inside each item, away from the ramps.
-    inner = [i for i in items if 10_000 < i.start_ms and i.end_ms < result.routine.timeline.total_ms - 10_000]
+    inner = [i for i in items if i.start_ms > 10_000 and i.end_ms < result.routine.timeline.total_ms - 10_000]
     speech = [rms(pcm, i.start_ms + 500, i.end_ms - 300) for i in inner if i.kind == "speech" and i.ms > 1500]
     holds = [rms(pcm, i.start_ms + 1000, i.end_ms - 600) for i in inner if i.kind == "hold" and i.ms > 4000]
     assert speech and holds
