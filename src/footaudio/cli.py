@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -105,6 +106,7 @@ def cli() -> None:
       footaudio render
       footaudio render --minutes 7 --mode partner --pressure firm -o out/evening.mp3
       footaudio script --minutes 7 --mode partner --format ssml > evening.ssml
+      footaudio batch --minutes 5,10,20 --mode solo,partner -o out/starter
       footaudio voices
     """
 
@@ -237,6 +239,136 @@ def voices() -> None:
         marker = "*" if voice.id == default else " "
         languages = ", ".join(voice.languages)
         click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
+
+
+def _list(value: str, option: str, parse: Callable[[str], Any]) -> list[Any]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise UsageError(f"{option} is empty; give one value or a comma-separated list.")
+    return [parse(item) for item in items]
+
+
+@cli.command()
+@click.argument("set_file", required=False, type=click.Path(path_type=Path, dir_okay=False), metavar="[SET.toml]")
+@click.option("--minutes", "-m", default=None, metavar="N,N,..", help="Lengths, e.g. 5,10,20 (without a set file).")
+@click.option("--mode", default=None, metavar="MODE,..", help="Modes, e.g. solo,partner (without a set file).")
+@click.option("--pressure", default=None, metavar="PRESSURE,..", help="Pressures, e.g. light,firm.")
+@click.option("--name", default=None, metavar="NAME", help="Set name (album tag); default 'footaudio routines'.")
+@click.option("--voice", default=None, metavar="VOICE", help="Voice for every routine (without a set file).")
+@click.option("--rate", default=None, metavar="WPM", help="Speech rate for every routine (without a set file).")
+@click.option("--seed", default=None, metavar="N", help="Wording seed for every routine (without a set file).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Output folder. Default: the set file's 'output', else out/<set name>.",
+)
+@click.option("--jobs", "-j", default=None, type=int, metavar="N", help="Parallel workers. Default: CPU count.")
+@click.option("--shard", default=None, metavar="K/N", help="Render only the K-th of N slices of the set.")
+@click.option("--force", is_flag=True, help="Render every routine, even those that are up to date.")
+@click.option("--index-only", is_flag=True, help="Render nothing; rebuild manifest and playlist from the files.")
+@click.option(
+    "--feed-url", default=None, metavar="URL", help="Also write feed.xml, a podcast feed for files served at URL."
+)
+@click.option("--templates", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Your own templates.")
+@click.option("--bitrate", default=None, metavar="KBPS", help="MP3 bit rate for every routine (without a set file).")
+@click.option("--loudness", default=None, metavar="LUFS", help="Loudness target (without a set file).")
+@click.option("--chime", default=None, metavar="soft|bell|none", help="Chime style (without a set file).")
+@click.option("--ambience", default=None, metavar="none|rain|ocean|brown", help="Ambience (without a set file).")
+@click.option("--captions", is_flag=True, default=None, help="Captions for every routine (without a set file).")
+@click.option("--cover", default=None, metavar="IMAGE", help="Cover art for every routine (without a set file).")
+def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: str | None, force: bool,
+          index_only: bool, feed_url: str | None, templates: Path | None, name: str | None,
+          **given: Any) -> None:  # fmt: skip
+    """Render a whole routine set into one folder, in parallel, skipping what is up to date.
+
+    Describe the set in a TOML file, or give comma-separated lists, which are
+    combined in every way. Files are numbered in order (01-solo-light-5min.mp3 ...),
+    with playlist.m3u8 and manifest.json beside them. A rerun renders only routines
+    whose inputs changed; one failing routine does not stop the others.
+
+    \b
+    Examples:
+      footaudio batch sets/week.toml
+      footaudio batch --minutes 5,10,20 --mode solo,partner --pressure light,firm -o out/starter
+      footaudio batch sets/week.toml --jobs 2 --shard 1/4
+      footaudio batch sets/week.toml --index-only --feed-url https://example.org/feet
+    """
+    from .batch import parse_shard, run_batch, write_index
+    from .routineset import DEFAULT_SET_NAME, _slug, load_set_file, set_from_lists
+
+    given = {key: value for key, value in given.items() if value is not None}
+    if set_file is not None:
+        if given:
+            options = ", ".join(f"--{key}" for key in given)
+            raise UsageError(f"{options} cannot be combined with a set file; put them in {set_file} instead.")
+        routine_set = load_set_file(set_file)
+        if name:
+            raise UsageError(f"--name cannot be combined with a set file; set 'name' in {set_file} instead.")
+    else:
+        lists = {
+            "minutes": _list(given.pop("minutes", "10"), "--minutes", lambda v: _number(v, "--minutes", "10")),
+            "mode": _list(given.pop("mode", "solo"), "--mode", str),
+            "pressure": _list(given.pop("pressure", "light"), "--pressure", str),
+        }
+        defaults: dict[str, Any] = {}
+        for key, value in given.items():
+            if key in ("rate", "seed", "bitrate"):
+                defaults[key] = _whole(value, f"--{key}", {"rate": "140", "seed": "3", "bitrate": "128"}[key])
+            elif key == "loudness":
+                defaults[key] = _number(value, "--loudness", "-16")
+            else:
+                defaults[key] = value
+        routine_set = set_from_lists(name or DEFAULT_SET_NAME, lists, defaults)
+    folder = output or routine_set.output or Path("out") / _slug(routine_set.name)
+    if index_only:
+        missing = write_index(routine_set, folder, feed_url)
+        click.echo(
+            f"Indexed {len(routine_set.routines) - len(missing)} of {len(routine_set.routines)} routines in {folder}."
+        )
+        if missing:
+            click.echo(f"Not rendered yet: {', '.join(missing)}")
+        return
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise UsageError(f"--jobs {workers} must be 1 or more.")
+    total = len(routine_set.routines)
+    width = len(str(total))
+    bar = click.progressbar(length=total, label="Routines", file=sys.stderr) if sys.stderr.isatty() else None
+
+    def report(outcome: Any, done: int, planned: int) -> None:
+        detail = {
+            "rendered": f"in {outcome.seconds:.1f} s",
+            "up to date": "",
+            "failed": f": {outcome.error}",
+        }[outcome.status]
+        line = f"[{done:>{width}}/{planned}] {outcome.status:<10} {outcome.spec.filename} {detail}".rstrip()
+        if bar is not None:
+            bar.update(1)
+            click.echo("\r\033[K" + line)
+        else:
+            click.echo(line)
+
+    try:
+        result = run_batch(
+            routine_set, folder, jobs=workers, shard=parse_shard(shard), force=force,
+            templates=templates, feed_url=feed_url, report=report,
+        )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    click.echo(
+        f"Set {routine_set.name!r} in {folder}: {result.count('rendered')} rendered, "
+        f"{result.count('up to date')} up to date, {len(result.failed)} failed."
+    )
+    if shard is not None:
+        click.echo("This was one shard: when all shards are done, run the same command with --index-only.")
+    if result.failed:
+        for outcome in result.failed:
+            click.echo(f"  failed {outcome.spec.filename}: {outcome.error}", err=True)
+        sys.exit(ExitStatus.FAILURE)
 
 
 @cli.command()

@@ -150,12 +150,14 @@ def render(
     progress: Progress | None = None,
     album: str | None = None,
     track: tuple[int, int] | None = None,
+    inputs: str | None = None,
 ) -> RenderResult:
     """Render ``settings`` to an MP3 of exactly ``settings.minutes`` and return where it went.
 
     With no ``output``, the file goes to ``out/<name>.mp3`` (the folder is created).
     ``options`` set bit rate, loudness, chimes, ambience, captions and cover;
-    ``album`` and ``track`` tag the file as part of a routine set.
+    ``album`` and ``track`` tag the file as part of a routine set, and ``inputs``
+    records the digest a set uses to tell whether the file is up to date.
     """
     from . import __version__
     from .audio import pcm_blocks, sample_at
@@ -183,7 +185,7 @@ def render(
                 progress("audio", written, total_frames)
             yield block
 
-    tags = RoutineTags(settings, __version__, options, album or DEFAULT_ALBUM, track)
+    tags = RoutineTags(settings, __version__, options, album or DEFAULT_ALBUM, track, inputs)
     companions = {}
     if options.captions:
         companions = {

@@ -180,6 +180,10 @@ class AudioOptions:
                     f"unknown {name} {value!r}; {_suggest(str(value), choices)}"
                     f"use --{name} {', '.join(choices[:-1])} or {choices[-1]}."
                 )
+        if not isinstance(self.captions, bool):
+            raise UsageError(f"captions must be true or false, not {self.captions!r}.")
+        if self.cover is not None and (not isinstance(self.cover, str) or not self.cover):
+            raise UsageError(f"cover must be the path of an image, not {self.cover!r}.")
         object.__setattr__(self, "loudness", float(self.loudness))
 
     def cover_image(self) -> tuple[bytes, str] | None:

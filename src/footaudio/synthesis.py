@@ -287,6 +287,15 @@ def resolve_voice(voices: Iterable[Voice], wanted: str | None) -> str | None:
     raise UsageError(f"unknown voice {wanted!r}; {hint}run 'footaudio voices' to list the voices.")
 
 
+def pyttsx3_engine_id() -> str:
+    """The engine id pyttsx3 has on this platform (its default driver)."""
+    if sys.platform == "win32":
+        return "pyttsx3-sapi5"
+    if sys.platform == "darwin":
+        return "pyttsx3-nsss"
+    return "pyttsx3-espeak"
+
+
 class Pyttsx3Synthesizer:
     """pyttsx3 (eSpeak NG, SAPI5 or NSSpeechSynthesizer) in a worker process.
 
@@ -308,9 +317,8 @@ class Pyttsx3Synthesizer:
 
     @property
     def engine_id(self) -> str:
-        """``pyttsx3-<driver>``, e.g. ``pyttsx3-espeak``."""
-        self._ensure_started()
-        return f"pyttsx3-{self.info.get('driver', 'unknown')}"
+        """``pyttsx3-<driver>``, e.g. ``pyttsx3-espeak``; known without starting the engine."""
+        return pyttsx3_engine_id()
 
     @property
     def default_voice(self) -> str | None:

@@ -37,6 +37,9 @@ class RoutineTags:
     track: tuple[int, int] | None = None
     """Track number and total when the routine is part of a set."""
 
+    inputs: str | None = None
+    """Digest of everything the file was made from (routine sets use it to skip unchanged files)."""
+
 
 def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
     """Write title, artist, album, genre, year, settings and one chapter per step."""
@@ -85,6 +88,8 @@ def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
         )
     )
     payload = {"footaudio": tags.version, "settings": settings.to_dict(), "audio": tags.options.to_dict()}
+    if tags.inputs is not None:
+        payload["inputs"] = tags.inputs
     id3.add(TXXX(encoding=1, desc=SETTINGS_TAG, text=json.dumps(payload, sort_keys=True)))
     chapter_ids = []
     for index, step in enumerate(timeline.steps):

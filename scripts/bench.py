@@ -1,0 +1,683 @@
+"""Benchmark footaudio against its own limit and a plain pydub script, side by side in one run.
+
+    python scripts/bench.py                       # 10, 30, 60, 120 min; 3 repeats; pydub up to 60 min
+    python scripts/bench.py --quick               # 10 and 30 min, 1 repeat (a smoke test)
+    python scripts/bench.py --minutes 30 --repeat 5 --no-batch --neural
+
+What it measures (every run is a subprocess, so Python start-up counts as a user sees it):
+
+1. Render wall time of ``python -m footaudio render --minutes M`` (solo, light, default settings),
+   COLD (a fresh, empty clip cache in ``FOOTAUDIO_CACHE``) and WARM (the same cache again).
+2. The limit: the work no renderer can avoid. (a) The routine's whole narration spoken by
+   pyttsx3 in ONE engine call (footaudio's own speech worker, timed after it has started), plus
+   (b) ffmpeg encoding a silent mono 44.1 kHz track of the same length with the same codec and
+   bit rate (libmp3lame, 128 kbit/s). A warm render synthesizes nothing, so warm/limit below 1
+   is possible; cold/limit shows what a first render costs on top of the engine's own work.
+3. A plain pydub baseline on the same planned timeline: one ``AudioSegment`` grown with ``+=``
+   per item (clips from the warm cache, silence for pauses and chimes), exported to a 128 kbit/s
+   MP3 through the same ffmpeg. Planning (from the warm cache) is included, as in a warm render.
+4. Peak resident memory (max RSS) of each footaudio render and of the baseline, read from the
+   rusage of that one child process (``os.wait4``). It is the Python process's own peak: the
+   speech worker and ffmpeg are separate processes and are not included.
+5. ``footaudio --help`` start-up time (median of 10 runs).
+6. A 12-routine ``footaudio batch`` (5, 10, 20 min x solo, partner x light, firm): serial
+   (``--jobs 1``), parallel (``--jobs 2``), cold (fresh cache per variant) and warm (cache
+   filled), and an up-to-date rerun that should render nothing. Skipped with a note when the
+   installed footaudio has no ``batch`` command.
+7. With ``--neural``: the real-time factor of the Piper engine (synthesis seconds per second
+   of audio over about 20 sentences), if the ``footaudio[neural]`` extra is installed.
+
+How to read it: machines are shared and noisy, so compare the ratios, which are measured in the
+same run, rather than absolute seconds across runs. Every time is the median of ``--repeat``
+runs; every memory figure is the largest of them. The "Targets" section at the end prints each
+target with its measured value and PASS or MISS (n/a when this run did not measure it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FOOTAUDIO = (sys.executable, "-m", "footaudio")
+SELF = (sys.executable, str(Path(__file__).resolve()))
+DEFAULT_MINUTES = (10, 30, 60, 120)
+QUICK_MINUTES = (10, 30)
+STARTUP_RUNS = 10
+BATCH_ARGS = ("--minutes", "5,10,20", "--mode", "solo,partner", "--pressure", "light,firm")
+BATCH_ROUTINES = 12
+NEURAL_SENTENCES = 20
+MIB = 1024 * 1024
+
+# Targets: (limit, direction) pairs are checked in targets_section.
+TARGET_WARM_OVER_LIMIT = 1.3  # at 30 min, at most
+TARGET_BASELINE_SPEEDUP = 3.0  # at 60 min, footaudio warm at least this much faster than pydub
+TARGET_PEAK_GROWTH = 1.25  # 120-min peak over 10-min peak, at most
+TARGET_PEAK_MB = 200.0  # 120-min peak, below
+TARGET_STARTUP_S = 0.3
+TARGET_BATCH_SPEEDUP = 1.7
+TARGET_RERUN_S = 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring one child process
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished child process: wall time, its own peak memory, and what it printed."""
+
+    wall_s: float
+    peak_bytes: int | None
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class BenchError(RuntimeError):
+    """A measured command failed; the message says which and why."""
+
+
+def _maxrss_bytes(maxrss: int) -> int:
+    """``ru_maxrss`` in bytes: Linux reports KiB, macOS bytes."""
+    return maxrss if sys.platform == "darwin" else maxrss * 1024
+
+
+def run_child(command: Sequence[str], env: dict[str, str] | None = None, check: bool = True) -> Run:
+    """Run ``command`` to completion and measure its wall time and peak RSS (via ``os.wait4``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        peak: int | None = None
+        if hasattr(os, "wait4"):
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - start
+            # The child is reaped here, so tell Popen its exit code (it must not wait again).
+            process.returncode = os.waitstatus_to_exitcode(status)
+            peak = _maxrss_bytes(usage.ru_maxrss)
+        else:  # Windows: no rusage for a single child
+            process.wait()
+            wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        run = Run(
+            wall,
+            peak,
+            process.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
+    if check and run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
+        raise BenchError(f"{' '.join(command)} failed: {last}")
+    return run
+
+
+def env_with_cache(cache: Path) -> dict[str, str]:
+    """This environment, with the clip cache at ``cache``."""
+    return {**os.environ, "FOOTAUDIO_CACHE": str(cache)}
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def wall(runs: Sequence[Run]) -> float:
+    """Median wall time of ``runs``."""
+    return median([run.wall_s for run in runs])
+
+
+def peak_of(runs: Sequence[Run]) -> int | None:
+    peaks = [run.peak_bytes for run in runs if run.peak_bytes is not None]
+    return max(peaks) if peaks else None
+
+
+@contextlib.contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    """A temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=f"fabench-{prefix}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helper modes: run inside a child process by the benchmark itself
+# ---------------------------------------------------------------------------------------------
+
+
+def helper_baseline(minutes: float, output: Path) -> None:
+    """The plain pydub script: one AudioSegment grown with += per timeline item, then exported."""
+    from footaudio import Settings, plan
+    from footaudio.tools import configure_pydub
+
+    configure_pydub()
+    from pydub import AudioSegment
+
+    routine = plan(Settings(minutes=minutes))
+    audio = AudioSegment.empty()
+    for item in routine.timeline.items:
+        if item.kind == "speech" and item.speech is not None:
+            audio += AudioSegment.from_wav(str(routine.clips.by_sentence[item.speech].path))
+        else:  # break, hold, or a chime (silence of the same length)
+            audio += AudioSegment.silent(duration=item.ms, frame_rate=44100)
+    audio.export(str(output), format="mp3", bitrate="128k")
+
+
+def helper_synth(minutes: float, output: Path) -> None:
+    """Speak the whole narration in one engine call; print the seconds that call took."""
+    from footaudio import Settings, build_script
+    from footaudio.synthesis import Pyttsx3Synthesizer
+
+    _, script = build_script(Settings(minutes=minutes))
+    text = " ".join(dict.fromkeys(sentence.text for sentence in script.sentences))
+    synthesizer = Pyttsx3Synthesizer()
+    # Start the worker untimed, with a short first utterance: pyttsx3's eSpeak driver loses the
+    # first utterance of a fresh engine when it is long (no WAV is written).
+    synthesizer.synthesize("Ready.", None, 140, output)
+    start = time.perf_counter()
+    synthesizer.synthesize(text, None, 140, output)
+    seconds = time.perf_counter() - start
+    synthesizer.close()
+    print(json.dumps({"synth_s": seconds, "audio_s": wav_seconds(output), "chars": len(text)}))
+
+
+def helper_neural() -> None:
+    """Piper's real-time factor over about 20 routine sentences; prints JSON."""
+    from footaudio import Settings, build_script
+    from footaudio.piper_engine import PiperSynthesizer
+
+    _, script = build_script(Settings(minutes=10))
+    sentences = list(dict.fromkeys(sentence.text for sentence in script.sentences))[:NEURAL_SENTENCES]
+    synthesizer = PiperSynthesizer()
+    with scratch("neural") as folder:
+        start = time.perf_counter()
+        synthesizer.synthesize("Warm up.", None, 140, folder / "warmup.wav")  # loads the model
+        load_s = time.perf_counter() - start
+        synth_s = audio_s = 0.0
+        for index, text in enumerate(sentences):
+            path = folder / f"{index}.wav"
+            start = time.perf_counter()
+            synthesizer.synthesize(text, None, 140, path)
+            synth_s += time.perf_counter() - start
+            audio_s += wav_seconds(path)
+    print(json.dumps({"sentences": len(sentences), "synth_s": synth_s, "audio_s": audio_s, "load_s": load_s}))
+
+
+def wav_seconds(path: Path) -> float:
+    """Length of a 16-bit mono WAV; exits with a message if the file is truncated or empty."""
+    with wave.open(str(path), "rb") as clip:
+        frames, rate = clip.getnframes(), clip.getframerate()
+        data = clip.readframes(frames)
+    if frames == 0 or len(data) != frames * clip.getsampwidth():
+        sys.exit(f"bench: {path} is truncated or empty ({frames} frames, {len(data)} bytes of data)")
+    return frames / rate
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LengthResult:
+    """Everything measured for one routine length."""
+
+    minutes: float
+    cold: list[Run] = field(default_factory=list)
+    warm: list[Run] = field(default_factory=list)
+    synth_s: list[float] = field(default_factory=list)
+    speech_audio_s: float = 0.0
+    encode: list[Run] = field(default_factory=list)
+    baseline: list[Run] = field(default_factory=list)
+
+    @property
+    def cold_s(self) -> float:
+        return wall(self.cold)
+
+    @property
+    def warm_s(self) -> float:
+        return wall(self.warm)
+
+    @property
+    def limit_s(self) -> float:
+        return median(self.synth_s) + wall(self.encode)
+
+    @property
+    def baseline_s(self) -> float | None:
+        return wall(self.baseline) if self.baseline else None
+
+
+def render_command(minutes: float, output: Path) -> list[str]:
+    return [*FOOTAUDIO, "render", "--minutes", f"{minutes:g}", "-o", str(output)]
+
+
+def measure_length(minutes: float, repeat: int, with_baseline: bool, log: Callable[[str], None]) -> LengthResult:
+    """Cold and warm renders, the limit and (optionally) the pydub baseline for one length."""
+    from footaudio.tools import find_ffmpeg
+
+    result = LengthResult(minutes)
+    ffmpeg = find_ffmpeg().path
+    with scratch(f"{minutes:g}min") as folder:
+        warm_cache = folder / "cache-0"
+        for attempt in range(repeat):
+            cache = folder / f"cache-{attempt}"
+            env = env_with_cache(cache)
+            log(f"{minutes:g} min: cold render {attempt + 1}/{repeat}")
+            result.cold.append(run_child(render_command(minutes, folder / "cold.mp3"), env))
+            log(f"{minutes:g} min: warm render {attempt + 1}/{repeat}")
+            result.warm.append(run_child(render_command(minutes, folder / "warm.mp3"), env))
+        for attempt in range(repeat):
+            log(f"{minutes:g} min: limit {attempt + 1}/{repeat}")
+            run = run_child([*SELF, "--_synth", f"{minutes:g}", str(folder / "narration.wav")])
+            reply = json.loads(run.stdout.strip().splitlines()[-1])
+            result.synth_s.append(reply["synth_s"])
+            result.speech_audio_s = reply["audio_s"]
+            encode = [
+                ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", f"{minutes * 60:g}",
+                "-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3", str(folder / "silence.mp3"),
+            ]  # fmt: skip
+            result.encode.append(run_child(encode))
+        if with_baseline:
+            for attempt in range(repeat):
+                log(f"{minutes:g} min: pydub baseline {attempt + 1}/{repeat}")
+                command = [*SELF, "--_baseline", f"{minutes:g}", str(folder / "baseline.mp3")]
+                result.baseline.append(run_child(command, env_with_cache(warm_cache)))
+    return result
+
+
+def measure_startup(log: Callable[[str], None]) -> tuple[float, str]:
+    """Median wall time of ``footaudio --help`` (the console script if installed, else ``-m``)."""
+    script = Path(sys.executable).with_name("footaudio.exe" if os.name == "nt" else "footaudio")
+    command = [str(script), "--help"] if script.exists() else [*FOOTAUDIO, "--help"]
+    log("start-up: footaudio --help")
+    run_child(command)  # not counted: fills the OS file cache
+    times = [run_child(command).wall_s for _ in range(STARTUP_RUNS)]
+    return median(times), " ".join([Path(command[0]).name, *command[1:]])
+
+
+@dataclass
+class BatchResult:
+    """Batch timings; ``available`` is False when the command does not exist."""
+
+    available: bool
+    cold_serial: list[Run] = field(default_factory=list)
+    cold_parallel: list[Run] = field(default_factory=list)
+    warm_serial: list[Run] = field(default_factory=list)
+    warm_parallel: list[Run] = field(default_factory=list)
+    rerun: list[Run] = field(default_factory=list)
+    outputs: int = 0
+    error: str | None = None
+
+
+def batch_available() -> bool:
+    return run_child([*FOOTAUDIO, "batch", "--help"], check=False).returncode == 0
+
+
+def batch_command(output: Path, jobs: int) -> list[str]:
+    output.mkdir(parents=True, exist_ok=True)
+    return [*FOOTAUDIO, "batch", *BATCH_ARGS, "-o", str(output), "--jobs", str(jobs)]
+
+
+def measure_batch(repeat: int, log: Callable[[str], None]) -> BatchResult:
+    """Cold serial and parallel (fresh cache each), warm serial and parallel, and an up-to-date rerun."""
+    if not batch_available():
+        return BatchResult(available=False)
+    result = BatchResult(available=True)
+    try:
+        _run_batches(result, repeat, log)
+    except BenchError as exc:  # the command is new: report a failure here, keep the rest of the run
+        result.error = str(exc)
+    return result
+
+
+def _run_batches(result: BatchResult, repeat: int, log: Callable[[str], None]) -> None:
+    with scratch("batch") as folder:
+        shared = folder / "cache-shared"
+        for attempt in range(repeat):
+            for jobs, runs in ((1, result.cold_serial), (2, result.cold_parallel)):
+                log(f"batch: cold --jobs {jobs} {attempt + 1}/{repeat}")
+                cache = shared if attempt == 0 and jobs == 1 else folder / f"cache-{jobs}-{attempt}"
+                runs.append(run_child(batch_command(folder / f"cold-{jobs}-{attempt}", jobs), env_with_cache(cache)))
+        env = env_with_cache(shared)
+        for attempt in range(repeat):
+            for jobs, runs in ((1, result.warm_serial), (2, result.warm_parallel)):
+                log(f"batch: warm --jobs {jobs} {attempt + 1}/{repeat}")
+                runs.append(run_child(batch_command(folder / f"warm-{jobs}-{attempt}", jobs), env))
+        rerun_dir = folder / "warm-2-0"
+        for attempt in range(repeat):
+            log(f"batch: up-to-date rerun {attempt + 1}/{repeat}")
+            result.rerun.append(run_child(batch_command(rerun_dir, 2), env))
+        result.outputs = len(list(rerun_dir.rglob("*.mp3")))
+
+
+def measure_neural(log: Callable[[str], None]) -> dict[str, float] | None:
+    """Piper's figures, or ``None`` when the neural extra is not installed."""
+    if run_child([sys.executable, "-c", "import piper"], check=False).returncode != 0:
+        return None
+    log("neural: Piper real-time factor")
+    run = run_child([*SELF, "--_neural"])
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def fmt_s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def fmt_mb(value: int | None) -> str:
+    return "-" if value is None else f"{value / MIB:.0f}"
+
+
+def ratio(top: float | None, bottom: float | None) -> float | None:
+    if top is None or bottom is None or bottom <= 0:
+        return None
+    return top / bottom
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table: first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = cells
+        return "  ".join([f"{first:<{widths[0]}}", *(f"{c:>{w}}" for c, w in zip(rest, widths[1:], strict=True))])
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows)])
+
+
+def time_table(results: Sequence[LengthResult]) -> str:
+    rows = []
+    for r in results:
+        rows.append(
+            [
+                f"{r.minutes:g}",
+                fmt_s(r.cold_s),
+                fmt_s(r.warm_s),
+                f"{r.minutes * 60 / r.warm_s:.0f}x",
+                fmt_s(median(r.synth_s)),
+                fmt_s(wall(r.encode)),
+                fmt_s(r.limit_s),
+                fmt_ratio(ratio(r.warm_s, r.limit_s)),
+                fmt_ratio(ratio(r.cold_s, r.limit_s)),
+                fmt_s(r.baseline_s),
+                fmt_ratio(ratio(r.baseline_s, r.warm_s)),
+            ]
+        )
+    headers = [
+        "min", "cold s", "warm s", "warm speed", "synth s", "encode s", "limit s",
+        "warm/limit", "cold/limit", "pydub s", "pydub/warm",
+    ]  # fmt: skip
+    return table(headers, rows)
+
+
+def memory_table(results: Sequence[LengthResult]) -> str:
+    first_peak = peak_of(results[0].warm + results[0].cold) if results else None
+    rows = []
+    for r in results:
+        render_peak = peak_of(r.cold + r.warm)
+        rows.append(
+            [
+                f"{r.minutes:g}",
+                fmt_mb(peak_of(r.cold)),
+                fmt_mb(peak_of(r.warm)),
+                fmt_ratio(ratio(render_peak, first_peak)),
+                fmt_mb(peak_of(r.baseline)),
+                fmt_ratio(ratio(peak_of(r.baseline), render_peak)),
+            ]
+        )
+    first = f"{results[0].minutes:g}" if results else "first"
+    headers = ["min", "cold MB", "warm MB", f"vs {first} min", "pydub MB", "pydub/render"]
+    return table(headers, rows)
+
+
+def batch_report(batch: BatchResult) -> list[str]:
+    if not batch.available:
+        return ["batch: not available in this version"]
+    if batch.error is not None:
+        return [f"batch: failed: {batch.error}"]
+    cold_s, cold_p = wall(batch.cold_serial), wall(batch.cold_parallel)
+    warm_s, warm_p = wall(batch.warm_serial), wall(batch.warm_parallel)
+    rows = [
+        ["cold (fresh cache)", fmt_s(cold_s), fmt_s(cold_p), fmt_ratio(ratio(cold_s, cold_p))],
+        ["warm (cache filled)", fmt_s(warm_s), fmt_s(warm_p), fmt_ratio(ratio(warm_s, warm_p))],
+    ]
+    rerun = wall(batch.rerun)
+    peaks = batch.cold_serial + batch.cold_parallel + batch.warm_serial + batch.warm_parallel
+    return [
+        table(["12 routines", "--jobs 1 s", "--jobs 2 s", "speed-up"], rows),
+        f"up-to-date rerun: {fmt_s(rerun)} s; {batch.outputs} MP3 files in the output folder "
+        f"(expected {BATCH_ROUTINES}); batch process peak {fmt_mb(peak_of(peaks))} MB",
+    ]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: float | None
+    limit: float
+    at_most: bool
+    unit: str
+    missing: str = "not measured in this run"
+
+    def line(self, width: int) -> str:
+        sign = "<=" if self.at_most else ">="
+        goal = f"{sign} {self.limit:g}{self.unit}"
+        if self.measured is None:
+            return f"{self.name:<{width}}  {goal:>10}  {'-':>9}  n/a ({self.missing})"
+        ok = self.measured <= self.limit if self.at_most else self.measured >= self.limit
+        return f"{self.name:<{width}}  {goal:>10}  {self.measured:>8.2f}{self.unit:<1}  {'PASS' if ok else 'MISS'}"
+
+
+def find(results: Sequence[LengthResult], minutes: float) -> LengthResult | None:
+    return next((r for r in results if r.minutes == minutes), None)
+
+
+def targets(results: Sequence[LengthResult], startup_s: float | None, batch: BatchResult | None) -> list[Target]:
+    r10, r30, r60, r120 = (find(results, m) for m in DEFAULT_MINUTES)
+    peak10 = peak_of(r10.cold + r10.warm) if r10 else None
+    peak120 = peak_of(r120.cold + r120.warm) if r120 else None
+    found = [
+        Target("warm render / limit at 30 min", ratio(r30.warm_s, r30.limit_s) if r30 else None,
+               TARGET_WARM_OVER_LIMIT, True, "x", "needs 30 in --minutes"),
+        Target("pydub / warm render at 60 min", ratio(r60.baseline_s, r60.warm_s) if r60 else None,
+               TARGET_BASELINE_SPEEDUP, False, "x", "needs 60 in --minutes and the baseline at 60"),
+        Target("render peak 120 min / 10 min", ratio(peak120, peak10), TARGET_PEAK_GROWTH, True, "x",
+               "needs 10 and 120 in --minutes (and os.wait4)"),
+        Target("render peak at 120 min, MB", peak120 / MIB if peak120 else None, TARGET_PEAK_MB, True, "",
+               "needs 120 in --minutes (and os.wait4)"),
+        Target("footaudio --help start-up, s", startup_s, TARGET_STARTUP_S, True, "s"),
+    ]  # fmt: skip
+    batch_missing = "--no-batch" if batch is None else (batch.error and "batch failed") or "batch not available"
+    speedups: list[tuple[str, float | None]] = [("cold", None), ("warm", None)]
+    rerun = None
+    if batch is not None and batch.available and batch.error is None:
+        speedups = [
+            ("cold", ratio(wall(batch.cold_serial), wall(batch.cold_parallel))),
+            ("warm", ratio(wall(batch.warm_serial), wall(batch.warm_parallel))),
+        ]  # fmt: skip
+        rerun = wall(batch.rerun)
+    for label, value in speedups:
+        found.append(
+            Target(f"batch --jobs 2 speed-up ({label})", value, TARGET_BATCH_SPEEDUP, False, "x", batch_missing)
+        )
+    found.append(Target("batch up-to-date rerun, s", rerun, TARGET_RERUN_S, True, "s", batch_missing))
+    return found
+
+
+def print_report(
+    args: argparse.Namespace,
+    results: Sequence[LengthResult],
+    startup: tuple[float, str] | None,
+    batch: BatchResult | None,
+    neural: dict[str, float] | str,
+) -> None:
+    import platform
+
+    from footaudio import __version__
+    from footaudio.tools import ffmpeg_version, find_ffmpeg
+
+    ffmpeg = find_ffmpeg()
+    print()
+    print(f"footaudio {__version__} benchmark; median of {args.repeat} run(s) per figure")
+    print(
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; ffmpeg: {ffmpeg_version(ffmpeg)} ({ffmpeg.source})"
+    )
+    print()
+    print("Render time (solo, light, default settings; wall seconds incl. start-up)")
+    print(time_table(results))
+    print()
+    print("Peak memory (max RSS, MB, largest of the runs)")
+    print(memory_table(results))
+    print()
+    print("Start-up")
+    print(f"{startup[1]}: {startup[0]:.3f} s (median of {STARTUP_RUNS})" if startup else "skipped")
+    print()
+    print("Batch (footaudio batch " + " ".join(BATCH_ARGS) + ")")
+    print("\n".join(batch_report(batch)) if batch is not None else "skipped (--no-batch)")
+    print()
+    print("Neural engine (Piper)")
+    if isinstance(neural, str):
+        print(neural)
+    else:
+        rtf = neural["synth_s"] / neural["audio_s"]
+        print(
+            f"real-time factor {rtf:.3f} ({neural['synth_s']:.2f} s of synthesis for {neural['audio_s']:.1f} s "
+            f"of audio over {neural['sentences']:.0f} sentences; model load {neural['load_s']:.2f} s, not counted)"
+        )
+    print()
+    print(FOOTNOTES.strip("\n"))
+    print()
+    print("Targets")
+    found = targets(results, startup[0] if startup else None, batch)
+    width = max(len(t.name) for t in found)
+    print("\n".join(t.line(width) for t in found))
+
+
+FOOTNOTES = """
+Notes:
+  cold       = first render with a fresh, empty clip cache (FOOTAUDIO_CACHE); warm = the same cache again.
+  warm speed = seconds of audio per second of warm render.
+  synth s    = the whole narration (distinct sentences joined) spoken in ONE pyttsx3 call at 140 wpm,
+               timed after the speech worker has started; encode s = ffmpeg encoding a silent mono
+               44.1 kHz track of the routine's length with libmp3lame at 128 kbit/s; limit = synth + encode.
+               A warm render does no synthesis, so warm/limit can fall below 1.
+  pydub      = one AudioSegment grown with += per timeline item, exported with format="mp3",
+               bitrate="128k" through the same ffmpeg; planning (from the warm cache) included.
+  memory     = max RSS of the footaudio (or pydub) Python process itself, from os.wait4; the speech
+               worker and ffmpeg are separate processes and are not counted.
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_minutes(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--minutes {text!r}: give numbers separated by commas, e.g. 10,30") from None
+    if not values or any(value <= 0 for value in values):
+        raise argparse.ArgumentTypeError("--minutes needs at least one positive length")
+    return values
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").splitlines()[0],
+        epilog="See the module docstring (scripts/bench.py) for what each figure means.",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=parse_minutes,
+        default=list(DEFAULT_MINUTES),
+        help="routine lengths to render (default: 10,30,60,120)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is reported (default 3)")
+    parser.add_argument(
+        "--skip-baseline-above",
+        type=float,
+        default=60.0,
+        metavar="MIN",
+        help="run the pydub baseline only up to this length (default 60; it is slow and large)",
+    )
+    parser.add_argument("--no-batch", action="store_true", help="skip the 12-routine batch section")
+    parser.add_argument("--neural", action="store_true", help="also measure the Piper engine's real-time factor")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: --minutes 10,30 --repeat 1")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--_baseline", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--_synth", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--_neural", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.minutes, args.repeat = list(QUICK_MINUTES), 1
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def run_helper(args: argparse.Namespace) -> bool:
+    """Run a helper mode if one was asked for; whether one was."""
+    if args._baseline:
+        helper_baseline(float(args._baseline[0]), Path(args._baseline[1]))
+    elif args._synth:
+        helper_synth(float(args._synth[0]), Path(args._synth[1]))
+    elif args._neural:
+        helper_neural()
+    else:
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if run_helper(args):
+        return 0
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        startup = measure_startup(log)
+        results = [
+            measure_length(minutes, args.repeat, minutes <= args.skip_baseline_above, log) for minutes in args.minutes
+        ]
+        batch = None if args.no_batch else measure_batch(args.repeat, log)
+        neural: dict[str, float] | str = "skipped (pass --neural)"
+        if args.neural:
+            neural = measure_neural(log) or "the neural extra is not installed; run: pip install 'footaudio[neural]'"
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    print_report(args, results, startup, batch, neural)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,447 @@
+"""Rendering a routine set: parallel workers, a shared clip cache, resumable and idempotent.
+
+Each file records a digest of everything it was made from (settings, sound options,
+templates, engine, footaudio version, album and track), so a rerun renders only what
+changed. Every file is written atomically; the index files (manifest, playlist, feed)
+are rebuilt from the files themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import FootaudioError, Interrupted, UsageError
+from .routineset import RoutineSet, RoutineSpec
+
+__all__ = ["BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch", "write_index"]
+
+LOCK_NAME = ".footaudio.lock"
+MANIFEST = "manifest.json"
+PLAYLIST = "playlist.m3u8"
+FEED = "feed.xml"
+
+
+@dataclass(frozen=True)
+class RoutineOutcome:
+    """What happened to one routine of the set in this run."""
+
+    spec: RoutineSpec
+    status: str
+    """``rendered``, ``up to date`` or ``failed``."""
+
+    seconds: float = 0.0
+    """Wall time spent rendering it."""
+
+    error: str | None = None
+    """Why it failed."""
+
+
+@dataclass
+class BatchReport:
+    """The outcome of a batch run."""
+
+    folder: Path
+    outcomes: list[RoutineOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """How many routines ended with ``status``."""
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> list[RoutineOutcome]:
+        """The routines that failed."""
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"2/4"`` -> ``(2, 4)``; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        index = count = 0
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard {text!r} is not K/N with 1 <= K <= N; use e.g. --shard 1/4.")
+    return index, count
+
+
+def _templates_digest(templates: Path | None) -> str:
+    digest = hashlib.sha256()
+    shipped = resources.files("footaudio") / "templates"
+    folders: list[Any] = [shipped]
+    if templates is not None:
+        folders.append(Path(templates))
+    for folder in folders:
+        for entry in sorted(_walk(folder), key=lambda item: item[0]):
+            digest.update(entry[0].encode())
+            digest.update(entry[1])
+    return digest.hexdigest()
+
+
+def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
+    found = []
+    for child in folder.iterdir():
+        name = f"{prefix}{child.name}"
+        if child.is_dir():
+            found.extend(_walk(child, f"{name}/"))
+        elif child.is_file():
+            found.append((name, child.read_bytes()))
+    return found
+
+
+def inputs_digest(spec: RoutineSpec, album: str, total: int, templates: Path | None, template_digest: str) -> str:
+    """A digest of everything a routine's file is made from; a change means a new render."""
+    from . import __version__
+    from .synthesis import pyttsx3_engine_id
+
+    options = spec.options.to_dict()
+    if spec.options.cover is not None:
+        cover = spec.options.cover_image()
+        options["cover"] = hashlib.sha256(cover[0]).hexdigest() if cover else None
+    material = {
+        "settings": spec.settings.to_dict(),
+        "audio": options,
+        "album": album,
+        "track": [spec.track, total],
+        "templates": template_digest,
+        "engine": pyttsx3_engine_id(),
+        "footaudio": __version__,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _stored_inputs(path: Path) -> str | None:
+    from .tags import read_settings_tag
+
+    stored = read_settings_tag(path) if path.exists() else None
+    return stored.get("inputs") if stored else None
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """One batch per output folder at a time; a lock left by a killed run is taken over."""
+    lock = folder / LOCK_NAME
+    for _ in range(2):
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and _alive(owner):
+                raise UsageError(
+                    f"another footaudio batch (process {owner}) is writing to {folder}; "
+                    "wait for it to finish or choose another output folder."
+                ) from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            continue
+        with os.fdopen(handle, "w") as file:
+            file.write(str(os.getpid()))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+        return
+    raise UsageError(f"cannot lock {folder}; remove {lock} if no footaudio batch is running.")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete half-written files that a killed footaudio process left behind; return how many."""
+    from .export import TEMP_PREFIX
+
+    removed = 0
+    for path in folder.glob(f"{TEMP_PREFIX}*.part"):
+        pid_text = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def _render_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Worker process: render one routine; failures come back as messages, not exceptions."""
+    from .pipeline import render
+
+    started = time.monotonic()
+    try:
+        render(
+            job["settings"],
+            job["path"],
+            options=job["options"],
+            templates=job["templates"],
+            album=job["album"],
+            track=job["track"],
+            inputs=job["inputs"],
+        )
+    except FootaudioError as exc:
+        return {"ok": False, "error": exc.message}
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "seconds": time.monotonic() - started}
+
+
+def _presynthesize(routines: list[RoutineSpec], templates: Path | None) -> None:
+    """Synthesize every distinct sentence of the set once, before the workers start."""
+    from .pipeline import build_script, default_synthesizer
+    from .synthesis import ClipCache, resolve_voice, sentence_rate
+
+    synthesizer = default_synthesizer()
+    by_voice: dict[str | None, dict[tuple[str, int], None]] = {}
+    voices = None
+    for spec in routines:
+        voice = None
+        if spec.settings.voice:
+            voices = voices or synthesizer.voices()
+            voice = resolve_voice(voices, spec.settings.voice)
+        _, script = build_script(spec.settings, templates)
+        wanted = by_voice.setdefault(voice, {})
+        for sentence in script.sentences:
+            wanted[(sentence.text, sentence_rate(spec.settings, sentence))] = None
+    cache = ClipCache()
+    for voice, requests in by_voice.items():
+        cache.get_many(synthesizer, list(requests), voice)
+
+
+def run_batch(
+    routine_set: RoutineSet,
+    folder: Path,
+    *,
+    jobs: int,
+    shard: tuple[int, int] | None = None,
+    force: bool = False,
+    templates: Path | None = None,
+    feed_url: str | None = None,
+    report: Callable[[RoutineOutcome, int, int], None] | None = None,
+) -> BatchReport:
+    """Render the set (or one shard of it) into ``folder`` and refresh its index files."""
+    templates = templates or routine_set.templates
+    folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"folder {folder} is not writable; choose another output folder.")
+    routines = list(routine_set.routines)
+    if shard is not None:
+        index, count = shard
+        routines = [spec for spec in routines if (spec.track - 1) % count == index - 1]
+    total = len(routine_set.routines)
+    template_digest = _templates_digest(templates)
+    outcome_report = BatchReport(folder)
+    with _folder_lock(folder):
+        remove_stale_temporaries(folder)
+        todo: list[tuple[RoutineSpec, str]] = []
+        for spec in routines:
+            digest = inputs_digest(spec, routine_set.name, total, templates, template_digest)
+            if not force and _stored_inputs(folder / spec.filename) == digest:
+                outcome = RoutineOutcome(spec, "up to date")
+                outcome_report.outcomes.append(outcome)
+                if report:
+                    report(outcome, len(outcome_report.outcomes), len(routines))
+            else:
+                todo.append((spec, digest))
+        if todo:
+            _presynthesize([spec for spec, _ in todo], templates)
+            _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report)
+        if shard is None:
+            write_index(routine_set, folder, feed_url)
+    outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
+    return outcome_report
+
+
+def _render_all(
+    todo: list[tuple[RoutineSpec, str]],
+    folder: Path,
+    routine_set: RoutineSet,
+    templates: Path | None,
+    jobs: int,
+    outcome_report: BatchReport,
+    planned: int,
+    report: Callable[[RoutineOutcome, int, int], None] | None,
+) -> None:
+    total = len(routine_set.routines)
+    payloads = [
+        {
+            "settings": spec.settings,
+            "options": spec.options,
+            "path": folder / spec.filename,
+            "templates": templates,
+            "album": routine_set.name,
+            "track": (spec.track, total),
+            "inputs": digest,
+        }
+        for spec, digest in todo
+    ]
+
+    def finish(spec: RoutineSpec, result: dict[str, Any]) -> None:
+        if result["ok"]:
+            outcome = RoutineOutcome(spec, "rendered", result["seconds"])
+        else:
+            outcome = RoutineOutcome(spec, "failed", error=result["error"])
+        outcome_report.outcomes.append(outcome)
+        if report:
+            report(outcome, len(outcome_report.outcomes), planned)
+
+    if jobs <= 1 or len(todo) == 1:
+        for (spec, _), payload in zip(todo, payloads, strict=True):
+            finish(spec, _render_job(payload))
+        return
+    # Spawned (not forked) workers: each starts clean, with its own speech engine process.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+        futures: dict[Future[dict[str, Any]], RoutineSpec] = {
+            pool.submit(_render_job, payload): spec for (spec, _), payload in zip(todo, payloads, strict=True)
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finish(futures[future], future.result())
+        except (Interrupted, KeyboardInterrupt):
+            for future in futures:
+                future.cancel()
+            for process in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(OSError):
+                    process.terminate()
+            raise
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = None) -> list[str]:
+    """Rebuild ``manifest.json``, ``playlist.m3u8`` (and ``feed.xml``) from the files in ``folder``.
+
+    Returns the file names of routines that are not rendered yet. Hashes of files whose
+    size and modification time are unchanged are taken from the previous manifest.
+    """
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    from . import __version__
+
+    previous: dict[str, dict[str, Any]] = {}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        old = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        previous = {entry["file"]: entry for entry in old["routines"]}
+    entries = []
+    missing = []
+    for spec in routine_set.routines:
+        path = folder / spec.filename
+        if not path.exists():
+            missing.append(spec.filename)
+            continue
+        stat = path.stat()
+        known = previous.get(spec.filename, {})
+        if known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns and known.get("sha256"):
+            sha256 = known["sha256"]
+        else:
+            sha256 = _sha256(path)
+        try:
+            tags = ID3(str(path))
+        except ID3NoHeaderError:
+            missing.append(spec.filename)
+            continue
+        stored = json.loads(str(tags.get("TXXX:footaudio-settings", "{}")) or "{}")
+        chapters = sorted(
+            (
+                {"title": str(frame.sub_frames.get("TIT2", "")), "start_ms": frame.start_time, "end_ms": frame.end_time}
+                for key, frame in tags.items()
+                if key.startswith("CHAP:")
+            ),
+            key=lambda chapter: chapter["start_ms"],
+        )
+        entries.append(
+            {
+                "file": spec.filename,
+                "track": spec.track,
+                "title": str(tags.get("TIT2", spec.settings.title)),
+                "length_ms": int(str(tags.get("TLEN", "0")) or 0),
+                "settings": stored.get("settings", spec.settings.to_dict()),
+                "audio": stored.get("audio", spec.options.to_dict()),
+                "inputs": stored.get("inputs"),
+                "chapters": chapters,
+                "sha256": sha256,
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+            }
+        )
+    manifest = {"set": routine_set.name, "footaudio": __version__, "routines": entries, "missing": missing}
+    _write_atomic(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    playlist = ["#EXTM3U", f"#PLAYLIST:{routine_set.name}"]
+    for entry in entries:
+        playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
+    _write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n")
+    if feed_url:
+        _write_atomic(folder / FEED, _feed(routine_set.name, entries, feed_url))
+    return missing
+
+
+def _feed(name: str, entries: list[dict[str, Any]], base_url: str) -> str:
+    import xml.etree.ElementTree as ET
+    from email.utils import formatdate
+
+    itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+    ET.register_namespace("itunes", itunes)
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = name
+    ET.SubElement(channel, "link").text = base_url
+    ET.SubElement(channel, "description").text = f"{name}: guided foot massage routines made by footaudio."
+    ET.SubElement(channel, "language").text = "en"
+    ET.SubElement(channel, f"{{{itunes}}}author").text = "footaudio"
+    ET.SubElement(channel, f"{{{itunes}}}explicit").text = "false"
+    base = base_url.rstrip("/")
+    now = time.time()
+    for entry in entries:
+        item = ET.SubElement(channel, "item")
+        ET.SubElement(item, "title").text = entry["title"]
+        ET.SubElement(item, "guid", {"isPermaLink": "false"}).text = entry["sha256"]
+        # Later tracks get earlier dates so podcast apps list the set in order.
+        ET.SubElement(item, "pubDate").text = formatdate(now - entry["track"] * 60, usegmt=True)
+        ET.SubElement(
+            item, "enclosure", {"url": f"{base}/{entry['file']}", "length": str(entry["size"]), "type": "audio/mpeg"}
+        )
+        seconds = round(entry["length_ms"] / 1000)
+        ET.SubElement(
+            item, f"{{{itunes}}}duration"
+        ).text = f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        ET.SubElement(item, f"{{{itunes}}}episode").text = str(entry["track"])
+    ET.indent(rss, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode") + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
