@@ -20,7 +20,7 @@ from .conftest import FakeSynthesizer, decode
 @pytest.fixture(autouse=True)
 def fake_engine(monkeypatch, tmp_path):
     fake = FakeSynthesizer()
-    monkeypatch.setattr("footaudio.pipeline.default_synthesizer", lambda: fake)
+    monkeypatch.setattr("footaudio.pipeline.default_synthesizer", lambda engine="pyttsx3": fake)
     monkeypatch.setenv("FOOTAUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     return fake
@@ -82,11 +82,12 @@ def test_script_check_reports_and_sets_the_exit_code(capsys):
 def test_voices_lists_the_engine_voices(capsys):
     code, out, _ = run(capsys, "voices")
     assert code == 0
-    assert out.splitlines() == [
-        "Engine: fake (2 voices; * marks the default)",
+    assert out.splitlines()[:3] == [
+        "Engine pyttsx3 (fake): 2 voices; * marks the default",
         "* fake/a  Fake A  [en]",
         "  fake/b  Fake B  [en]",
     ]
+    assert out.splitlines()[3].startswith("Engine piper ")
 
 
 def test_version(capsys):

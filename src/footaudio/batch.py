@@ -104,7 +104,7 @@ def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
 def inputs_digest(spec: RoutineSpec, album: str, total: int, templates: Path | None, template_digest: str) -> str:
     """A digest of everything a routine's file is made from; a change means a new render."""
     from . import __version__
-    from .synthesis import pyttsx3_engine_id
+    from .pipeline import engine_identity
 
     options = spec.options.to_dict()
     if spec.options.cover is not None:
@@ -116,7 +116,7 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, templates: Path | N
         "album": album,
         "track": [spec.track, total],
         "templates": template_digest,
-        "engine": pyttsx3_engine_id(),
+        "engine": engine_identity(spec.settings.engine),
         "footaudio": __version__,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
@@ -210,24 +210,20 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def _presynthesize(routines: list[RoutineSpec], templates: Path | None) -> None:
     """Synthesize every distinct sentence of the set once, before the workers start."""
-    from .pipeline import build_script, default_synthesizer
-    from .synthesis import ClipCache, resolve_voice, sentence_rate
+    from .pipeline import build_script, choose_voice, default_synthesizer
+    from .synthesis import ClipCache, sentence_rate
 
-    synthesizer = default_synthesizer()
-    by_voice: dict[str | None, dict[tuple[str, int], None]] = {}
-    voices = None
+    wanted: dict[tuple[str, str | None], dict[tuple[str, int], None]] = {}
     for spec in routines:
-        voice = None
-        if spec.settings.voice:
-            voices = voices or synthesizer.voices()
-            voice = resolve_voice(voices, spec.settings.voice)
+        engine = spec.settings.engine
+        voice = choose_voice(default_synthesizer(engine), spec.settings.voice)
         _, script = build_script(spec.settings, templates)
-        wanted = by_voice.setdefault(voice, {})
+        requests = wanted.setdefault((engine, voice), {})
         for sentence in script.sentences:
-            wanted[(sentence.text, sentence_rate(spec.settings, sentence))] = None
+            requests[(sentence.text, sentence_rate(spec.settings, sentence))] = None
     cache = ClipCache()
-    for voice, requests in by_voice.items():
-        cache.get_many(synthesizer, list(requests), voice)
+    for (engine, voice), requests in wanted.items():
+        cache.get_many(default_synthesizer(engine), list(requests), voice)
 
 
 def run_batch(

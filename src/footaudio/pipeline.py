@@ -20,15 +20,39 @@ DEFAULT_OUTPUT_DIR = Path("out")
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``."""
 
-_default_synthesizer: Pyttsx3Synthesizer | None = None
+_synthesizers: dict[str, Synthesizer] = {}
 
 
-def default_synthesizer() -> Pyttsx3Synthesizer:
-    """The shared pyttsx3 synthesizer, started on first use."""
-    global _default_synthesizer
-    if _default_synthesizer is None:
-        _default_synthesizer = Pyttsx3Synthesizer()
-    return _default_synthesizer
+def default_synthesizer(engine: str = "pyttsx3") -> Synthesizer:
+    """The shared synthesizer of an engine (``pyttsx3`` or ``piper``), made on first use."""
+    if engine not in _synthesizers:
+        if engine == "piper":
+            from .piper_engine import PiperSynthesizer
+
+            _synthesizers[engine] = PiperSynthesizer()
+        else:
+            _synthesizers[engine] = Pyttsx3Synthesizer()
+    return _synthesizers[engine]
+
+
+def engine_identity(engine: str) -> str:
+    """The clip-cache id of an engine, known without starting it."""
+    if engine == "piper":
+        from .piper_engine import BUNDLED_VOICE
+
+        return f"piper-{BUNDLED_VOICE}"
+    from .synthesis import pyttsx3_engine_id
+
+    return pyttsx3_engine_id()
+
+
+def choose_voice(synthesizer: Synthesizer, wanted: str | None) -> str | None:
+    """The voice id to synthesize with: a listed voice (by id or name), or a Piper model path."""
+    if wanted is None:
+        return None
+    if wanted.lower().endswith(".onnx"):
+        return wanted  # a voice file; the engine checks it and says what is missing
+    return resolve_voice(synthesizer.voices(), wanted)
 
 
 @dataclass(frozen=True)
@@ -86,9 +110,9 @@ def plan(
     progress: Progress | None = None,
 ) -> Routine:
     """Script, synthesize and time a routine without writing audio."""
-    synthesizer = synthesizer or default_synthesizer()
+    synthesizer = synthesizer or default_synthesizer(settings.engine)
     cache = cache or ClipCache()
-    voice = resolve_voice(synthesizer.voices(), settings.voice) if settings.voice else None
+    voice = choose_voice(synthesizer, settings.voice)
 
     def clips_for(candidate: Settings) -> tuple[str, Script, Clips]:
         ssml, script = build_script(candidate, templates)

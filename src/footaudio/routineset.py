@@ -22,7 +22,7 @@ __all__ = ["RoutineSet", "RoutineSpec", "load_set_file", "set_from_lists"]
 SETTING_KEYS = tuple(f.name for f in fields(Settings) if f.init)
 AUDIO_KEYS = tuple(f.name for f in fields(AudioOptions))
 ROUTINE_KEYS = (*SETTING_KEYS, *AUDIO_KEYS, "name")
-MATRIX_KEYS = ("minutes", "mode", "pressure", "seed", "voice", "rate")
+MATRIX_KEYS = ("minutes", "mode", "pressure", "seed", "voice", "rate", "engine")
 TOP_KEYS = ("name", "output", "templates", "defaults", "matrix", "routine")
 DEFAULT_SET_NAME = "footaudio routines"
 

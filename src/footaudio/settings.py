@@ -14,6 +14,7 @@ __all__ = [
     "CHIMES",
     "DEFAULT_MINUTES",
     "DEFAULT_RATE",
+    "ENGINES",
     "MAX_MINUTES",
     "MIN_MINUTES",
     "MODES",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 MODES = ("solo", "partner")
+ENGINES = ("pyttsx3", "piper")
 PRESSURES = ("light", "medium", "firm")
 MIN_MINUTES = 1.0
 MAX_MINUTES = 240.0
@@ -69,6 +71,9 @@ class Settings:
     seed: int = DEFAULT_SEED
     """Chooses among wordings; the same settings and seed give the same script."""
 
+    engine: str = "pyttsx3"
+    """Speech engine: ``pyttsx3`` (eSpeak NG, SAPI5, NSSpeechSynthesizer) or ``piper`` (neural, optional)."""
+
     total_ms: int = field(init=False, repr=False, compare=False)
     """Requested length in milliseconds, a multiple of 10 so it is a whole number of samples."""
 
@@ -105,6 +110,11 @@ class Settings:
             raise UsageError(f"seed must be a whole number, not {self.seed!r}; use e.g. --seed 3.")
         if self.voice is not None and not str(self.voice).strip():
             raise UsageError("the voice name is empty; leave out --voice or run 'footaudio voices'.")
+        if self.engine not in ENGINES:
+            raise UsageError(
+                f"unknown engine {self.engine!r}; {_suggest(str(self.engine), ENGINES)}"
+                f"use --engine {' or '.join(ENGINES)}."
+            )
         object.__setattr__(self, "mode", mode)
         object.__setattr__(self, "pressure", pressure)
         object.__setattr__(self, "minutes", float(minutes))
@@ -115,7 +125,9 @@ class Settings:
     def name(self) -> str:
         """A file-name stem such as ``partner-firm-7min`` (seed added when not the default)."""
         stem = f"{self.mode}-{self.pressure}-{_format_minutes(self.minutes)}min"
-        return stem if self.seed == DEFAULT_SEED else f"{stem}-seed{self.seed}"
+        if self.seed != DEFAULT_SEED:
+            stem += f"-seed{self.seed}"
+        return stem if self.engine == ENGINES[0] else f"{stem}-{self.engine}"
 
     @property
     def title(self) -> str:
