@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +58,8 @@ STARTUP_RUNS = 10
 BATCH_ARGS = ("--minutes", "5,10,20", "--mode", "solo,partner", "--pressure", "light,firm")
 BATCH_ROUTINES = 12
 NEURAL_SENTENCES = 20
+MAX_TRIES = 3
+"""A failed run is tried again up to this many times in all (each failure is reported)."""
 MIB = 1024 * 1024
 
 # Targets: (limit, direction) pairs are checked in targets_section.
@@ -177,22 +179,63 @@ def helper_baseline(minutes: float, output: Path) -> None:
     audio.export(str(output), format="mp3", bitrate="128k")
 
 
-def helper_synth(minutes: float, output: Path) -> None:
-    """Speak the whole narration in one engine call; print the seconds that call took."""
-    from footaudio import Settings, build_script
+def helper_synth(minutes: float, folder: Path) -> None:
+    """Speak the whole narration in one engine call; print the seconds that call took, as JSON.
+
+    pyttsx3's eSpeak driver can return from ``runAndWait`` before the WAV is written, so the
+    clock stops when the file is complete, not when the call returns; a failed try is retried
+    with a fresh worker and not counted.
+    """
+    from footaudio import EngineError, Settings, build_script
     from footaudio.synthesis import Pyttsx3Synthesizer
 
     _, script = build_script(Settings(minutes=minutes))
     text = " ".join(dict.fromkeys(sentence.text for sentence in script.sentences))
-    synthesizer = Pyttsx3Synthesizer()
-    # Start the worker untimed, with a short first utterance: pyttsx3's eSpeak driver loses the
-    # first utterance of a fresh engine when it is long (no WAV is written).
-    synthesizer.synthesize("Ready.", None, 140, output)
-    start = time.perf_counter()
-    synthesizer.synthesize(text, None, 140, output)
-    seconds = time.perf_counter() - start
-    synthesizer.close()
-    print(json.dumps({"synth_s": seconds, "audio_s": wav_seconds(output), "chars": len(text)}))
+    errors: list[str] = []
+    for attempt in range(1, MAX_TRIES + 1):
+        synthesizer = Pyttsx3Synthesizer()
+        output = folder / f"narration-{attempt}.wav"
+        try:
+            # Start the worker untimed, with a short first utterance: the driver loses a long
+            # first utterance of a fresh engine (it returns before eSpeak has finished).
+            synthesizer.synthesize("Ready.", None, 140, folder / f"ready-{attempt}.wav")
+            start = time.perf_counter()
+            synthesizer.synthesize(text, None, 140, output)
+            audio_s = wait_for_wav(output, timeout_s=60)
+            seconds = time.perf_counter() - start
+        except (EngineError, TimeoutError) as exc:
+            errors.append(str(exc))
+            continue
+        finally:
+            synthesizer.close()
+        print(json.dumps({"synth_s": seconds, "audio_s": audio_s, "chars": len(text), "errors": errors}))
+        return
+    sys.exit(f"bench: the engine failed {MAX_TRIES} times: {errors[-1]}")
+
+
+def wait_for_wav(path: Path, timeout_s: float) -> float:
+    """Wait until ``path`` is a complete 16-bit WAV with audio; return its length in seconds."""
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        seconds = complete_wav_seconds(path)
+        if seconds is not None:
+            return seconds
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{path} was not complete within {timeout_s:g} s")
+        time.sleep(0.002)
+
+
+def complete_wav_seconds(path: Path) -> float | None:
+    """Length of the WAV at ``path``, or ``None`` while it is missing, empty or still being written."""
+    try:
+        with wave.open(str(path), "rb") as clip:
+            frames, rate, width = clip.getnframes(), clip.getframerate(), clip.getsampwidth()
+            data = clip.readframes(frames)
+    except (OSError, EOFError, wave.Error):
+        return None
+    if frames == 0 or len(data) != frames * width:
+        return None
+    return frames / rate
 
 
 def helper_neural() -> None:
@@ -213,18 +256,8 @@ def helper_neural() -> None:
             start = time.perf_counter()
             synthesizer.synthesize(text, None, 140, path)
             synth_s += time.perf_counter() - start
-            audio_s += wav_seconds(path)
+            audio_s += complete_wav_seconds(path) or 0.0
     print(json.dumps({"sentences": len(sentences), "synth_s": synth_s, "audio_s": audio_s, "load_s": load_s}))
-
-
-def wav_seconds(path: Path) -> float:
-    """Length of a 16-bit mono WAV; exits with a message if the file is truncated or empty."""
-    with wave.open(str(path), "rb") as clip:
-        frames, rate = clip.getnframes(), clip.getframerate()
-        data = clip.readframes(frames)
-    if frames == 0 or len(data) != frames * clip.getsampwidth():
-        sys.exit(f"bench: {path} is truncated or empty ({frames} frames, {len(data)} bytes of data)")
-    return frames / rate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +273,6 @@ class LengthResult:
     cold: list[Run] = field(default_factory=list)
     warm: list[Run] = field(default_factory=list)
     synth_s: list[float] = field(default_factory=list)
-    speech_audio_s: float = 0.0
     encode: list[Run] = field(default_factory=list)
     baseline: list[Run] = field(default_factory=list)
 
@@ -253,60 +285,109 @@ class LengthResult:
         return wall(self.warm)
 
     @property
+    def encode_s(self) -> float:
+        return wall(self.encode)
+
+    @property
     def limit_s(self) -> float:
-        return median(self.synth_s) + wall(self.encode)
+        return median(self.synth_s) + self.encode_s
 
     @property
     def baseline_s(self) -> float | None:
         return wall(self.baseline) if self.baseline else None
 
 
+class Bench:
+    """What every section shares: progress lines on stderr, and runs that are retried on failure."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.failures: list[str] = []
+        """One line per failed run that was tried again."""
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    def run(
+        self,
+        label: str,
+        command: Sequence[str],
+        env: dict[str, str] | None = None,
+        reset: Sequence[Path] = (),
+        quiet: bool = False,
+    ) -> Run:
+        """Run ``command``; a failure is recorded, the ``reset`` folders are emptied, and it is tried again."""
+        if not quiet:
+            self.log(label)
+        for _ in range(MAX_TRIES):
+            run = run_child(command, env, check=False)
+            if run.returncode == 0:
+                return run
+            self.failures.append(f"{label}: {last_line(run)}")
+            for folder in reset:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+        raise BenchError(f"{label} failed {MAX_TRIES} times; last error: {self.failures[-1]}")
+
+
+def last_line(run: Run) -> str:
+    return (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
+
+
 def render_command(minutes: float, output: Path) -> list[str]:
     return [*FOOTAUDIO, "render", "--minutes", f"{minutes:g}", "-o", str(output)]
 
 
-def measure_length(minutes: float, repeat: int, with_baseline: bool, log: Callable[[str], None]) -> LengthResult:
-    """Cold and warm renders, the limit and (optionally) the pydub baseline for one length."""
+def encode_command(minutes: float, output: Path) -> list[str]:
+    """ffmpeg encoding a silent track of ``minutes`` with footaudio's codec settings."""
     from footaudio.tools import find_ffmpeg
 
+    return [
+        find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", f"{minutes * 60:g}",
+        "-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3", str(output),
+    ]  # fmt: skip
+
+
+def measure_length(bench: Bench, minutes: float, repeat: int, with_baseline: bool) -> LengthResult:
+    """Cold and warm renders, the limit and (optionally) the pydub baseline for one length."""
     result = LengthResult(minutes)
-    ffmpeg = find_ffmpeg().path
+    name = f"{minutes:g} min"
     with scratch(f"{minutes:g}min") as folder:
-        warm_cache = folder / "cache-0"
-        for attempt in range(repeat):
+        for attempt in range(1, repeat + 1):
             cache = folder / f"cache-{attempt}"
+            cache.mkdir()
             env = env_with_cache(cache)
-            log(f"{minutes:g} min: cold render {attempt + 1}/{repeat}")
-            result.cold.append(run_child(render_command(minutes, folder / "cold.mp3"), env))
-            log(f"{minutes:g} min: warm render {attempt + 1}/{repeat}")
-            result.warm.append(run_child(render_command(minutes, folder / "warm.mp3"), env))
-        for attempt in range(repeat):
-            log(f"{minutes:g} min: limit {attempt + 1}/{repeat}")
-            run = run_child([*SELF, "--_synth", f"{minutes:g}", str(folder / "narration.wav")])
+            command = render_command(minutes, folder / "cold.mp3")
+            result.cold.append(bench.run(f"{name}: cold render {attempt}/{repeat}", command, env, reset=[cache]))
+            command = render_command(minutes, folder / "warm.mp3")
+            result.warm.append(bench.run(f"{name}: warm render {attempt}/{repeat}", command, env))
+        for attempt in range(1, repeat + 1):
+            work = folder / f"limit-{attempt}"
+            work.mkdir()
+            run = bench.run(
+                f"{name}: limit, synthesis {attempt}/{repeat}", [*SELF, "--_synth", f"{minutes:g}", str(work)]
+            )
             reply = json.loads(run.stdout.strip().splitlines()[-1])
             result.synth_s.append(reply["synth_s"])
-            result.speech_audio_s = reply["audio_s"]
-            encode = [
-                ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", f"{minutes * 60:g}",
-                "-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3", str(folder / "silence.mp3"),
-            ]  # fmt: skip
-            result.encode.append(run_child(encode))
+            bench.failures.extend(f"{name}: limit, synthesis: {error}" for error in reply["errors"])
+            command = encode_command(minutes, folder / "silence.mp3")
+            result.encode.append(bench.run(f"{name}: limit, encode {attempt}/{repeat}", command))
         if with_baseline:
-            for attempt in range(repeat):
-                log(f"{minutes:g} min: pydub baseline {attempt + 1}/{repeat}")
+            env = env_with_cache(folder / "cache-1")
+            for attempt in range(1, repeat + 1):
                 command = [*SELF, "--_baseline", f"{minutes:g}", str(folder / "baseline.mp3")]
-                result.baseline.append(run_child(command, env_with_cache(warm_cache)))
+                result.baseline.append(bench.run(f"{name}: pydub baseline {attempt}/{repeat}", command, env))
     return result
 
 
-def measure_startup(log: Callable[[str], None]) -> tuple[float, str]:
+def measure_startup(bench: Bench) -> tuple[float, str]:
     """Median wall time of ``footaudio --help`` (the console script if installed, else ``-m``)."""
     script = Path(sys.executable).with_name("footaudio.exe" if os.name == "nt" else "footaudio")
     command = [str(script), "--help"] if script.exists() else [*FOOTAUDIO, "--help"]
-    log("start-up: footaudio --help")
-    run_child(command)  # not counted: fills the OS file cache
-    times = [run_child(command).wall_s for _ in range(STARTUP_RUNS)]
+    bench.run(f"start-up: {STARTUP_RUNS} + 1 runs", command)  # the first is not counted: it fills the file cache
+    times = [bench.run(f"start-up {n}/{STARTUP_RUNS}", command, quiet=True).wall_s for n in range(1, STARTUP_RUNS + 1)]
     return median(times), " ".join([Path(command[0]).name, *command[1:]])
 
 
@@ -321,6 +402,9 @@ class BatchResult:
     warm_parallel: list[Run] = field(default_factory=list)
     rerun: list[Run] = field(default_factory=list)
     outputs: int = 0
+    """MP3 files in the rerun's folder."""
+    rewritten: int = 0
+    """MP3 files the up-to-date reruns changed (should be 0)."""
     error: str | None = None
 
 
@@ -329,48 +413,58 @@ def batch_available() -> bool:
 
 
 def batch_command(output: Path, jobs: int) -> list[str]:
-    output.mkdir(parents=True, exist_ok=True)
     return [*FOOTAUDIO, "batch", *BATCH_ARGS, "-o", str(output), "--jobs", str(jobs)]
 
 
-def measure_batch(repeat: int, log: Callable[[str], None]) -> BatchResult:
+def measure_batch(bench: Bench, repeat: int) -> BatchResult:
     """Cold serial and parallel (fresh cache each), warm serial and parallel, and an up-to-date rerun."""
     if not batch_available():
         return BatchResult(available=False)
     result = BatchResult(available=True)
     try:
-        _run_batches(result, repeat, log)
-    except BenchError as exc:  # the command is new: report a failure here, keep the rest of the run
+        _run_batches(bench, result, repeat)
+    except BenchError as exc:  # a failing batch is reported in its section; the rest of the run goes on
         result.error = str(exc)
     return result
 
 
-def _run_batches(result: BatchResult, repeat: int, log: Callable[[str], None]) -> None:
+def _mp3_times(folder: Path) -> dict[Path, int]:
+    return {path: path.stat().st_mtime_ns for path in folder.rglob("*.mp3")}
+
+
+def _run_batches(bench: Bench, result: BatchResult, repeat: int) -> None:
     with scratch("batch") as folder:
         shared = folder / "cache-shared"
-        for attempt in range(repeat):
+        for attempt in range(1, repeat + 1):
             for jobs, runs in ((1, result.cold_serial), (2, result.cold_parallel)):
-                log(f"batch: cold --jobs {jobs} {attempt + 1}/{repeat}")
-                cache = shared if attempt == 0 and jobs == 1 else folder / f"cache-{jobs}-{attempt}"
-                runs.append(run_child(batch_command(folder / f"cold-{jobs}-{attempt}", jobs), env_with_cache(cache)))
+                cache = shared if attempt == 1 and jobs == 1 else folder / f"cache-{jobs}-{attempt}"
+                output = folder / f"cold-{jobs}-{attempt}"
+                cache.mkdir()
+                output.mkdir()
+                label = f"batch: cold --jobs {jobs} {attempt}/{repeat}"
+                command = batch_command(output, jobs)
+                runs.append(bench.run(label, command, env_with_cache(cache), reset=[cache, output]))
         env = env_with_cache(shared)
-        for attempt in range(repeat):
+        for attempt in range(1, repeat + 1):
             for jobs, runs in ((1, result.warm_serial), (2, result.warm_parallel)):
-                log(f"batch: warm --jobs {jobs} {attempt + 1}/{repeat}")
-                runs.append(run_child(batch_command(folder / f"warm-{jobs}-{attempt}", jobs), env))
-        rerun_dir = folder / "warm-2-0"
-        for attempt in range(repeat):
-            log(f"batch: up-to-date rerun {attempt + 1}/{repeat}")
-            result.rerun.append(run_child(batch_command(rerun_dir, 2), env))
-        result.outputs = len(list(rerun_dir.rglob("*.mp3")))
+                output = folder / f"warm-{jobs}-{attempt}"
+                output.mkdir()
+                label = f"batch: warm --jobs {jobs} {attempt}/{repeat}"
+                runs.append(bench.run(label, batch_command(output, jobs), env, reset=[output]))
+        output = folder / "warm-2-1"
+        before = _mp3_times(output)
+        for attempt in range(1, repeat + 1):
+            result.rerun.append(bench.run(f"batch: up-to-date rerun {attempt}/{repeat}", batch_command(output, 2), env))
+        after = _mp3_times(output)
+        result.outputs = len(after)
+        result.rewritten = sum(before.get(path) != stamp for path, stamp in after.items())
 
 
-def measure_neural(log: Callable[[str], None]) -> dict[str, float] | None:
+def measure_neural(bench: Bench) -> dict[str, float] | None:
     """Piper's figures, or ``None`` when the neural extra is not installed."""
     if run_child([sys.executable, "-c", "import piper"], check=False).returncode != 0:
         return None
-    log("neural: Piper real-time factor")
-    run = run_child([*SELF, "--_neural"])
+    run = bench.run("neural: Piper real-time factor", [*SELF, "--_neural"])
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -418,9 +512,10 @@ def time_table(results: Sequence[LengthResult]) -> str:
                 fmt_s(r.warm_s),
                 f"{r.minutes * 60 / r.warm_s:.0f}x",
                 fmt_s(median(r.synth_s)),
-                fmt_s(wall(r.encode)),
+                fmt_s(r.encode_s),
                 fmt_s(r.limit_s),
                 fmt_ratio(ratio(r.warm_s, r.limit_s)),
+                fmt_ratio(ratio(r.warm_s, r.encode_s)),
                 fmt_ratio(ratio(r.cold_s, r.limit_s)),
                 fmt_s(r.baseline_s),
                 fmt_ratio(ratio(r.baseline_s, r.warm_s)),
@@ -428,7 +523,7 @@ def time_table(results: Sequence[LengthResult]) -> str:
         )
     headers = [
         "min", "cold s", "warm s", "warm speed", "synth s", "encode s", "limit s",
-        "warm/limit", "cold/limit", "pydub s", "pydub/warm",
+        "warm/limit", "warm/encode", "cold/limit", "pydub s", "pydub/warm",
     ]  # fmt: skip
     return table(headers, rows)
 
@@ -468,8 +563,9 @@ def batch_report(batch: BatchResult) -> list[str]:
     peaks = batch.cold_serial + batch.cold_parallel + batch.warm_serial + batch.warm_parallel
     return [
         table(["12 routines", "--jobs 1 s", "--jobs 2 s", "speed-up"], rows),
-        f"up-to-date rerun: {fmt_s(rerun)} s; {batch.outputs} MP3 files in the output folder "
-        f"(expected {BATCH_ROUTINES}); batch process peak {fmt_mb(peak_of(peaks))} MB",
+        f"up-to-date rerun: {fmt_s(rerun)} s; it rewrote {batch.rewritten} of {batch.outputs} MP3 files "
+        f"(expected 0 of {BATCH_ROUTINES})",
+        f"batch main process peak: {fmt_mb(peak_of(peaks))} MB (its worker processes are not counted)",
     ]
 
 
@@ -529,6 +625,7 @@ def targets(results: Sequence[LengthResult], startup_s: float | None, batch: Bat
 
 def print_report(
     args: argparse.Namespace,
+    bench: Bench,
     results: Sequence[LengthResult],
     startup: tuple[float, str] | None,
     batch: BatchResult | None,
@@ -569,6 +666,10 @@ def print_report(
             f"of audio over {neural['sentences']:.0f} sentences; model load {neural['load_s']:.2f} s, not counted)"
         )
     print()
+    print(f"Failed runs that were tried again: {len(bench.failures)}")
+    for failure in bench.failures:
+        print(f"  {failure}")
+    print()
     print(FOOTNOTES.strip("\n"))
     print()
     print("Targets")
@@ -584,7 +685,9 @@ Notes:
   synth s    = the whole narration (distinct sentences joined) spoken in ONE pyttsx3 call at 140 wpm,
                timed after the speech worker has started; encode s = ffmpeg encoding a silent mono
                44.1 kHz track of the routine's length with libmp3lame at 128 kbit/s; limit = synth + encode.
-               A warm render does no synthesis, so warm/limit can fall below 1.
+               A warm render does no synthesis, so warm/limit can fall below 1; warm/encode compares it with
+               the encoding alone. pyttsx3's eSpeak driver joins audio with bytes += (quadratic), so synth s
+               grows faster than the narration and the limit is loose at long lengths.
   pydub      = one AudioSegment grown with += per timeline item, exported with format="mp3",
                bitrate="128k" through the same ffmpeg; planning (from the warm cache) included.
   memory     = max RSS of the footaudio (or pydub) Python process itself, from os.wait4; the speech
@@ -659,23 +762,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run_helper(args):
         return 0
 
-    def log(message: str) -> None:
-        if not args.quiet:
-            print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
+    bench = Bench(args.quiet)
     try:
-        startup = measure_startup(log)
+        startup = measure_startup(bench)
         results = [
-            measure_length(minutes, args.repeat, minutes <= args.skip_baseline_above, log) for minutes in args.minutes
+            measure_length(bench, minutes, args.repeat, minutes <= args.skip_baseline_above) for minutes in args.minutes
         ]
-        batch = None if args.no_batch else measure_batch(args.repeat, log)
+        batch = None if args.no_batch else measure_batch(bench, args.repeat)
         neural: dict[str, float] | str = "skipped (pass --neural)"
         if args.neural:
-            neural = measure_neural(log) or "the neural extra is not installed; run: pip install 'footaudio[neural]'"
+            neural = measure_neural(bench) or "the neural extra is not installed; run: pip install 'footaudio[neural]'"
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    print_report(args, results, startup, batch, neural)
+    print_report(args, bench, results, startup, batch, neural)
     return 0
 
 

@@ -23,6 +23,27 @@ def _check_wav(path: str) -> tuple[int, int]:
         return clip.getnframes(), clip.getframerate()
 
 
+EMPTY_RETRIES = 4
+
+
+def _say(engine, text: str, path: str) -> tuple[int, int]:
+    """Speak ``text`` into ``path``; returns (frames, sample rate), frames 0 if it stayed empty.
+
+    pyttsx3's eSpeak driver now and then writes a WAV with no samples (about one
+    sentence in forty here, seemingly when its callback races the end of the
+    utterance); saying it again works, so a few quiet retries happen here.
+    """
+    frames, rate = 0, 0
+    for _ in range(EMPTY_RETRIES):
+        engine.save_to_file(text, path)
+        engine.runAndWait()
+        if os.path.exists(path) and os.path.getsize(path) > 44:
+            frames, rate = _check_wav(path)
+            if frames > 0:
+                break
+    return frames, rate
+
+
 def main() -> int:
     # Keep the real stdout for replies; pyttsx3's own prints go to stderr.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
@@ -66,14 +87,9 @@ def main() -> int:
                 if request.get("voice"):
                     engine.setProperty("voice", request["voice"])
                 engine.setProperty("rate", int(request["rate"]))
-                engine.save_to_file(request["text"], path)
-                engine.runAndWait()
-                if not os.path.exists(path) or os.path.getsize(path) <= 44:
-                    _reply(channel, {"error": "the engine wrote no audio"})
-                    continue
-                frames, rate = _check_wav(path)
+                frames, rate = _say(engine, request["text"], path)
                 if frames == 0:
-                    _reply(channel, {"error": "the engine wrote an empty clip"})
+                    _reply(channel, {"error": "the engine wrote no audio"})
                     continue
                 _reply(channel, {"frames": frames, "rate": rate})
             else:
