@@ -76,7 +76,7 @@ def test_the_example_set_file_is_valid():
         (
             "[matrix]\nminutes = [5]\npresure = ['firm']",
             "{path}, line 3: unknown key 'presure' in [matrix]; did you mean 'pressure'? allowed: minutes, mode, "
-            "pressure, seed, voice, rate.",
+            "pressure, seed, voice, rate, engine.",
         ),
         ("[matrix]\nminutes = []", "{path}, line 2: matrix 'minutes' is empty; give at least one value."),
         (
