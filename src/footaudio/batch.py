@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FootaudioError, Interrupted, UsageError
+from .export import process_alive, remove_stale_temporaries
 from .routineset import RoutineSet, RoutineSpec
 
 __all__ = ["BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch", "write_index"]
@@ -141,7 +142,7 @@ def _folder_lock(folder: Path):
                 owner = int(lock.read_text().strip() or 0)
             except (OSError, ValueError):
                 owner = 0
-            if owner and _alive(owner):
+            if owner and process_alive(owner):
                 raise UsageError(
                     f"another footaudio batch (process {owner}) is writing to {folder}; "
                     "wait for it to finish or choose another output folder."
@@ -160,32 +161,6 @@ def _folder_lock(folder: Path):
     raise UsageError(f"cannot lock {folder}; remove {lock} if no footaudio batch is running.")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def remove_stale_temporaries(folder: Path) -> int:
-    """Delete half-written files that a killed footaudio process left behind; return how many."""
-    from .export import TEMP_PREFIX
-
-    removed = 0
-    for path in folder.glob(f"{TEMP_PREFIX}*.part"):
-        pid_text = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed += 1
-    return removed
-
-
 def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     """Worker process: render one routine; failures come back as messages, not exceptions."""
     from .pipeline import render
@@ -200,6 +175,7 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
             album=job["album"],
             track=job["track"],
             inputs=job["inputs"],
+            force=job["force"],
         )
     except FootaudioError as exc:
         return {"ok": False, "error": exc.message}
@@ -263,7 +239,7 @@ def run_batch(
                 todo.append((spec, digest))
         if todo:
             _presynthesize([spec for spec, _ in todo], templates)
-            _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report)
+            _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
         if shard is None:
             write_index(routine_set, folder, feed_url)
     outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
@@ -279,6 +255,7 @@ def _render_all(
     outcome_report: BatchReport,
     planned: int,
     report: Callable[[RoutineOutcome, int, int], None] | None,
+    force: bool = False,
 ) -> None:
     total = len(routine_set.routines)
     payloads = [
@@ -290,6 +267,7 @@ def _render_all(
             "album": routine_set.name,
             "track": (spec.track, total),
             "inputs": digest,
+            "force": force,
         }
         for spec, digest in todo
     ]

@@ -154,9 +154,17 @@ def audio_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @settings_options
 @audio_options
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, metavar="FILE.mp3",
-              help="Where to write the MP3. Default: out/<mode>-<pressure>-<minutes>min.mp3.")  # fmt: skip
-def render(settings: Settings, options: AudioOptions, templates: Path | None, output: Path | None) -> None:
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE.mp3",
+    help="Where to write the MP3. Default: out/<mode>-<pressure>-<minutes>min.mp3.",
+)
+@click.option("--force", is_flag=True,
+              help="Replace a file at the output path even if footaudio did not write it.")  # fmt: skip
+def render(settings: Settings, options: AudioOptions, templates: Path | None, output: Path | None, force: bool) -> None:
     """Render a routine to an MP3 that lasts exactly --minutes.
 
     The file is written beside its destination and moved into place only when
@@ -173,7 +181,7 @@ def render(settings: Settings, options: AudioOptions, templates: Path | None, ou
 
     progress = _Progress()
     try:
-        result = render_routine(settings, output, options=options, templates=templates, progress=progress)
+        result = render_routine(settings, output, options=options, templates=templates, progress=progress, force=force)
     finally:
         progress.close()
     timeline = result.routine.timeline
@@ -283,7 +291,8 @@ def _list(value: str, option: str, parse: Callable[[str], Any]) -> list[Any]:
 )
 @click.option("--jobs", "-j", default=None, type=int, metavar="N", help="Parallel workers. Default: CPU count.")
 @click.option("--shard", default=None, metavar="K/N", help="Render only the K-th of N slices of the set.")
-@click.option("--force", is_flag=True, help="Render every routine, even those that are up to date.")
+@click.option("--force", is_flag=True,
+              help="Render every routine, even those up to date, replacing files footaudio did not write.")  # fmt: skip
 @click.option("--index-only", is_flag=True, help="Render nothing; rebuild manifest and playlist from the files.")
 @click.option(
     "--feed-url", default=None, metavar="URL", help="Also write feed.xml, a podcast feed for files served at URL."
@@ -385,6 +394,30 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         for outcome in result.failed:
             click.echo(f"  failed {outcome.spec.filename}: {outcome.error}", err=True)
         sys.exit(ExitStatus.FAILURE)
+
+
+@cli.command()
+def doctor() -> None:
+    """Check every component footaudio needs and say how to fix what is broken.
+
+    Checks Python, eSpeak NG and where it came from, pyttsx3 and its voices, ffmpeg
+    and its version, that the clip cache is writable, the optional piper engine,
+    and a one-second test render. Exit code 1 if anything fails.
+
+    \b
+    Example:
+      footaudio doctor
+    """
+    from .doctor import run_checks
+
+    results = run_checks()
+    for result in results:
+        click.echo(f"{result.status:<5} {result.message}")
+    failures = [result for result in results if result.status == "FAIL"]
+    if failures:
+        click.echo(f"{len(failures)} problem(s) found; fix them as described above.")
+        sys.exit(ExitStatus.FAILURE)
+    click.echo("Everything footaudio needs works.")
 
 
 @cli.command()

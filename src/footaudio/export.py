@@ -16,7 +16,14 @@ from .audio import CHANNELS, SAMPLE_RATE
 from .errors import EngineError, RenderError, UsageError
 from .tools import find_ffmpeg
 
-__all__ = ["DEFAULT_BITRATE", "check_destination", "temporary_path", "write_mp3"]
+__all__ = [
+    "DEFAULT_BITRATE",
+    "check_destination",
+    "process_alive",
+    "remove_stale_temporaries",
+    "temporary_path",
+    "write_mp3",
+]
 
 DEFAULT_BITRATE = 128
 PEAK_LIMIT = 10 ** (-2.5 / 20)
@@ -24,8 +31,11 @@ PEAK_LIMIT = 10 ** (-2.5 / 20)
 TEMP_PREFIX = ".footaudio-"
 
 
-def check_destination(destination: Path) -> None:
-    """Fail before any work when the MP3 could not be written at ``destination``."""
+def check_destination(destination: Path, *, force: bool = False) -> None:
+    """Fail before any work when the MP3 could not or should not be written at ``destination``.
+
+    A file footaudio did not write (it has no footaudio settings tag) is only replaced with ``force``.
+    """
     if destination.exists() and destination.is_dir():
         raise UsageError(f"{destination} is a folder; give a file name such as {destination / 'routine.mp3'}.")
     if destination.suffix.lower() != ".mp3":
@@ -35,6 +45,43 @@ def check_destination(destination: Path) -> None:
         raise UsageError(f"folder {folder} does not exist; create it first or choose another output path.")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"folder {folder} is not writable; choose another output path.")
+    if not force and destination.exists() and not written_by_footaudio(destination):
+        raise UsageError(
+            f"{destination} exists and was not written by footaudio; use --force to replace it, "
+            "or choose another output path."
+        )
+
+
+def written_by_footaudio(path: Path) -> bool:
+    """Whether ``path`` carries footaudio's settings tag."""
+    from .tags import read_settings_tag
+
+    return read_settings_tag(path) is not None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id is running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete half-written files that a killed footaudio process left behind; return how many."""
+    removed = 0
+    for path in folder.glob(f"{TEMP_PREFIX}*.part"):
+        pid_text = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not process_alive(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def temporary_path(destination: Path) -> Path:

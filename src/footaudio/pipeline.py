@@ -175,18 +175,20 @@ def render(
     album: str | None = None,
     track: tuple[int, int] | None = None,
     inputs: str | None = None,
+    force: bool = False,
 ) -> RenderResult:
     """Render ``settings`` to an MP3 of exactly ``settings.minutes`` and return where it went.
 
     With no ``output``, the file goes to ``out/<name>.mp3`` (the folder is created).
     ``options`` set bit rate, loudness, chimes, ambience, captions and cover;
     ``album`` and ``track`` tag the file as part of a routine set, and ``inputs``
-    records the digest a set uses to tell whether the file is up to date.
+    records the digest a set uses to tell whether the file is up to date. A file at
+    ``output`` that footaudio did not write is only replaced with ``force``.
     """
     from . import __version__
     from .audio import pcm_blocks, sample_at
     from .captions import lrc, webvtt
-    from .export import check_destination, write_mp3
+    from .export import check_destination, remove_stale_temporaries, write_mp3
     from .tags import DEFAULT_ALBUM, RoutineTags, write_tags
 
     options = options or AudioOptions()
@@ -195,7 +197,8 @@ def render(
         destination.parent.mkdir(parents=True, exist_ok=True)
     else:
         destination = Path(output)
-    check_destination(destination)
+    check_destination(destination, force=force)
+    remove_stale_temporaries(destination.parent)
     options.cover_image()  # a bad cover fails now, not after the work
     routine = plan(settings, templates=templates, synthesizer=synthesizer, cache=cache, progress=progress)
     timeline = routine.timeline

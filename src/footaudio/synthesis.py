@@ -118,14 +118,16 @@ def default_cache_dir() -> Path:
 
 
 def _read_clip(path: Path) -> Clip | None:
-    """A cached clip, or ``None`` if its WAV or its loudness record is missing or damaged."""
-    clip = _read_wav(path)
-    if clip is None:
-        return None
+    """A cached clip, or ``None`` if its WAV or its record (loudness, checksum) is missing or damaged."""
     try:
         record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         lufs = float(record["lufs"])
+        if hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
+            return None  # damaged since it was cached: synthesize it again
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    clip = _read_wav(path)
+    if clip is None:
         return None
     return Clip(path, clip.frames, clip.sample_rate, lufs)
 
@@ -216,7 +218,10 @@ class ClipCache:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     record = path.with_suffix(".json")
                     staged = Path(work) / f"{index}.json"
-                    staged.write_text(json.dumps({"lufs": loudness.integrated, "true_peak": loudness.true_peak}))
+                    checksum = hashlib.sha256(mastered.read_bytes()).hexdigest()
+                    staged.write_text(
+                        json.dumps({"lufs": loudness.integrated, "true_peak": loudness.true_peak, "sha256": checksum})
+                    )
                     # The record goes in first: a WAV in the cache always has its record beside it.
                     os.replace(staged, record)
                     os.replace(mastered, path)
@@ -287,6 +292,20 @@ def resolve_voice(voices: Iterable[Voice], wanted: str | None) -> str | None:
     raise UsageError(f"unknown voice {wanted!r}; {hint}run 'footaudio voices' to list the voices.")
 
 
+def speech_timeout() -> float:
+    """Seconds a sentence may take: ``FOOTAUDIO_SPEECH_TIMEOUT``, else the default."""
+    configured = os.environ.get(TIMEOUT_ENV)
+    if configured is None:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(configured)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < 86_400:
+        raise UsageError(f"{TIMEOUT_ENV}={configured!r} is not a number of seconds; set it to e.g. 30, or unset it.")
+    return seconds
+
+
 def pyttsx3_engine_id() -> str:
     """The engine id pyttsx3 has on this platform (its default driver)."""
     if sys.platform == "win32":
@@ -308,7 +327,7 @@ class Pyttsx3Synthesizer:
 
     def __init__(self, timeout_s: float | None = None) -> None:
         if timeout_s is None:
-            timeout_s = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
+            timeout_s = speech_timeout()
         self.timeout_s = timeout_s
         self._process: subprocess.Popen[str] | None = None
         self._replies: queue.Queue[dict | None] = queue.Queue()

@@ -7,8 +7,11 @@ reachable as ``builtin/NAME`` for ``{% extends %}``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
+import signal
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +23,35 @@ from .settings import Settings
 __all__ = ["ENTRY_TEMPLATE", "Wording", "render_ssml"]
 
 ENTRY_TEMPLATE = "routine.ssml.j2"
+RENDER_TIME_LIMIT_S = 10.0
+"""A template that takes longer than this (an endless loop, say) is stopped with an error."""
+
+
+class _TimeUp(Exception):
+    """Raised by the alarm when a template runs past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block after ``seconds`` (where the platform has interval timers).
+
+    A timer signal is the one way to stop a runaway Jinja loop without running the
+    template in another process; it is only available in the main thread on POSIX.
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Wording:
@@ -149,7 +181,17 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         "hold": _hold,
     }
     try:
-        return environment.get_template(ENTRY_TEMPLATE).render(context)
+        with _time_limit(RENDER_TIME_LIMIT_S):
+            return environment.get_template(ENTRY_TEMPLATE).render(context)
+    except _TimeUp as exc:
+        raise TemplateError(
+            f"{_template_location(exc)}: the template did not finish within {RENDER_TIME_LIMIT_S:g} s "
+            "(an endless loop?); fix the template."
+        ) from None
+    except RecursionError as exc:
+        raise TemplateError(
+            f"{_template_location(exc)}: the template calls itself without end; fix the template."
+        ) from None
     except TemplateSyntaxError as exc:
         where = exc.filename or exc.name or ENTRY_TEMPLATE
         raise TemplateError(f"template syntax error in {where}, line {exc.lineno}: {_plain(exc.message)}.") from exc

@@ -1,0 +1,131 @@
+"""``footaudio doctor``: check every component a render needs, and say how to fix what is broken."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FootaudioError
+
+__all__ = ["Check", "run_checks"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check."""
+
+    status: str
+    """``ok``, ``FAIL`` or ``info`` (optional parts)."""
+
+    message: str
+    """What was found, or what is wrong and how to fix it."""
+
+
+def _python() -> Check:
+    # pip refuses to install footaudio on Python < 3.11, so only the version is reported.
+    return Check("ok", f"Python {platform.python_version()} ({sys.executable})")
+
+
+def _espeak() -> Check:
+    from .tools import prepare_espeak
+
+    tool = prepare_espeak()
+    return Check("ok", f"speech library: {tool.path} (from {tool.source})")
+
+
+def _pyttsx3() -> Check:
+    from importlib.metadata import version
+
+    from .pipeline import default_synthesizer
+
+    synthesizer = default_synthesizer("pyttsx3")
+    voices = synthesizer.voices()
+    return Check(
+        "ok",
+        f"pyttsx3 {version('pyttsx3')}, engine {synthesizer.engine_id}, {len(voices)} voices, "
+        f"default {synthesizer.default_voice}",
+    )
+
+
+def _ffmpeg() -> Check:
+    from .tools import ffmpeg_version, find_ffmpeg
+
+    tool = find_ffmpeg()
+    encoders = subprocess.run([tool.path, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    filters = subprocess.run([tool.path, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
+    missing = [name for name, listing in (("libmp3lame", encoders), ("ebur128", filters)) if name not in listing]
+    if missing:
+        return Check("FAIL", f"ffmpeg at {tool.path} lacks {', '.join(missing)}; use an ffmpeg build with them.")
+    version = ffmpeg_version(tool).split(" Copyright")[0]
+    return Check("ok", f"{version} at {tool.path} (from {tool.source}), with libmp3lame and ebur128")
+
+
+def _cache() -> Check:
+    from .synthesis import ClipCache
+
+    cache = ClipCache()
+    folder = cache._writable_folder()
+    return Check("ok", f"clip cache {folder} is writable")
+
+
+def _piper() -> Check:
+    from .piper_engine import piper_available
+
+    if piper_available():
+        return Check("ok", "piper (the natural voice) is installed: use --engine piper")
+    return Check("info", "piper (the natural voice) is not installed; to add it: pip install 'footaudio[neural]'")
+
+
+def _test_render() -> Check:
+    from .audio import SAMPLE_RATE, SAMPLE_WIDTH
+    from .export import write_mp3
+    from .pipeline import default_synthesizer
+    from .synthesis import ClipCache
+    from .tools import configure_pydub, find_ffmpeg
+
+    configure_pydub()
+    from pydub import AudioSegment
+
+    with tempfile.TemporaryDirectory(prefix="footaudio-doctor-") as work:
+        clip, _ = ClipCache(Path(work) / "clips").get_or_make(default_synthesizer("pyttsx3"), "Ready.", None, 140)
+        speech = AudioSegment.from_wav(str(clip.path)).set_frame_rate(SAMPLE_RATE).raw_data
+        second = (speech + bytes(SAMPLE_RATE * SAMPLE_WIDTH))[: SAMPLE_RATE * SAMPLE_WIDTH]
+        output = Path(work) / "test.mp3"
+        write_mp3([second], output)
+        decoded = subprocess.run(
+            [find_ffmpeg().path, "-hide_banner", "-loglevel", "error", "-i", str(output), "-f", "s16le", "-"],
+            capture_output=True,
+        ).stdout
+    frames = len(decoded) // SAMPLE_WIDTH
+    if frames != SAMPLE_RATE:
+        return Check("FAIL", f"a one-second test render decoded to {frames} samples, not {SAMPLE_RATE}; check ffmpeg.")
+    return Check("ok", "a one-second test render (speech, mastering, MP3) decodes to exactly 1.000 s")
+
+
+CHECKS: tuple[tuple[str, Callable[[], Check]], ...] = (
+    ("Python", _python),
+    ("eSpeak NG", _espeak),
+    ("pyttsx3", _pyttsx3),
+    ("ffmpeg", _ffmpeg),
+    ("clip cache", _cache),
+    ("piper", _piper),
+    ("test render", _test_render),
+)
+
+
+def run_checks() -> list[Check]:
+    """Run every check; a failing one reports its error instead of stopping the rest."""
+    results = []
+    for name, check in CHECKS:
+        try:
+            results.append(check())
+        except FootaudioError as exc:
+            results.append(Check("FAIL", f"{name}: {exc.message}"))
+        except Exception as exc:
+            results.append(Check("FAIL", f"{name}: {type(exc).__name__}: {exc}"))
+    return results
