@@ -92,7 +92,7 @@ def test_a_failure_mid_render_leaves_the_previous_file_untouched(tmp_path, fake_
 
     monkeypatch.setattr("footaudio.audio.pcm_blocks", broken)
     with pytest.raises(RuntimeError):
-        render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=cache)
+        render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=cache, force=True)
     assert destination.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "keep.mp3"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]

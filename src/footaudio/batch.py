@@ -161,6 +161,16 @@ def _folder_lock(folder: Path):
     raise UsageError(f"cannot lock {folder}; remove {lock} if no footaudio batch is running.")
 
 
+def _worker_started() -> None:
+    """In each worker process: SIGTERM stops the render the same way Ctrl-C does, cleaning up."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     """Worker process: render one routine; failures come back as messages, not exceptions."""
     from .pipeline import render
@@ -287,7 +297,7 @@ def _render_all(
         return
     # Spawned (not forked) workers: each starts clean, with its own speech engine process.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_started) as pool:
         futures: dict[Future[dict[str, Any]], RoutineSpec] = {
             pool.submit(_render_job, payload): spec for (spec, _), payload in zip(todo, payloads, strict=True)
         }
