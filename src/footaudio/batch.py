@@ -105,7 +105,7 @@ def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
 def inputs_digest(spec: RoutineSpec, album: str, total: int, templates: Path | None, template_digest: str) -> str:
     """A digest of everything a routine's file is made from; a change means a new render."""
     from . import __version__
-    from .pipeline import engine_identity
+    from .pipeline import default_synthesizer
 
     options = spec.options.to_dict()
     if spec.options.cover is not None:
@@ -117,7 +117,7 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, templates: Path | N
         "album": album,
         "track": [spec.track, total],
         "templates": template_digest,
-        "engine": engine_identity(spec.settings.engine),
+        "engine": default_synthesizer(spec.settings.engine).engine_id,
         "footaudio": __version__,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

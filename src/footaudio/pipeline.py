@@ -24,7 +24,11 @@ _synthesizers: dict[str, Synthesizer] = {}
 
 
 def default_synthesizer(engine: str = "pyttsx3") -> Synthesizer:
-    """The shared synthesizer of an engine (``pyttsx3`` or ``piper``), made on first use."""
+    """The shared synthesizer of an engine (``pyttsx3`` or ``piper``), made on first use.
+
+    Making one starts nothing: engines start when they first speak or list voices, and
+    ``engine_id`` is known without starting them.
+    """
     if engine not in _synthesizers:
         if engine == "piper":
             from .piper_engine import PiperSynthesizer
@@ -33,17 +37,6 @@ def default_synthesizer(engine: str = "pyttsx3") -> Synthesizer:
         else:
             _synthesizers[engine] = Pyttsx3Synthesizer()
     return _synthesizers[engine]
-
-
-def engine_identity(engine: str) -> str:
-    """The clip-cache id of an engine, known without starting it."""
-    if engine == "piper":
-        from .piper_engine import BUNDLED_VOICE
-
-        return f"piper-{BUNDLED_VOICE}"
-    from .synthesis import pyttsx3_engine_id
-
-    return pyttsx3_engine_id()
 
 
 def choose_voice(synthesizer: Synthesizer, wanted: str | None) -> str | None:
