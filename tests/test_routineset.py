@@ -81,7 +81,7 @@ def test_the_example_set_file_is_valid():
         ("[matrix]\nminutes = []", "{path}, line 2: matrix 'minutes' is empty; give at least one value."),
         (
             "[matrix]\nminutes = [5]\nmode = ['solo', 'trio']",
-            "{path}, line 2: routine 2: unknown mode 'trio'; use --mode solo or partner.",
+            "{path}, line 3: routine 2: unknown mode 'trio'; use --mode solo or partner.",
         ),
         (
             "[[routine]]\nminutes = 5\n[[routine]]\nminutes = 'long'",
@@ -94,9 +94,9 @@ def test_the_example_set_file_is_valid():
         ),
         (
             "[defaults]\ncaptions = 'yes'\n[matrix]\nminutes = [5]",
-            "{path}, line 4: routine 1: captions must be true or false, not 'yes'.",
+            "{path}, line 2: routine 1: captions must be true or false, not 'yes'.",
         ),
-        ("name = 'empty'", "{path}: the set has no routines; add a [matrix] or [[routine]] entries."),
+        ("name = 'empty'", "{path}: the set has no routines; add a [matrix] table or [[routine]] entries."),
         ("[[routine]]\nminutes = 5\nsped = 3", "{path}, line 3: unknown key 'sped' in [routine]; did you mean 'seed'?"),
         ("defaults = 3\n[matrix]\nminutes = [5]", "{path}, line 1: 'defaults' must be a table ([defaults])."),
     ],

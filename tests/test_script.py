@@ -57,10 +57,13 @@ def test_times(value, ms):
     ("body", "message"),
     [
         ("<s>Unclosed", "is not well-formed SSML (line 1)"),
-        ("<voice>x</voice>", "SSML element <voice> is not supported by footaudio."),
+        (
+            "<voice>x</voice>",
+            "SSML element <voice> is not supported by footaudio; use speak, p, s, break, mark, audio, prosody or fa:hold.",
+        ),
         ('<mark name="a"/><s>x</s><mark name="a"/>', "mark name 'a' is used twice; step names must be unique."),
         ('<fa:hold weight="0"/><s>x</s>', "hold weight '0' must be a positive number."),
-        ('<fa:hold min="9s" max="2s"/><s>x</s>', "hold max 2s is shorter than its min 9s."),
+        ('<fa:hold min="9s" max="2s"/><s>x</s>', "hold max '2s' is shorter than its min '9s'."),
         ('<break time="soon"/><s>x</s>', "break time 'soon' is not a time"),
         ('<audio src="gong"/><s>x</s>', "audio src 'gong' is not a built-in sound; use one of check-in, chime."),
         ('<prosody rate="warp"><s>x</s></prosody>', "prosody rate 'warp' is not supported"),

@@ -25,7 +25,15 @@ from .errors import FootaudioError, Interrupted, UsageError
 from .export import process_alive, remove_stale_temporaries
 from .routineset import RoutineSet, RoutineSpec
 
-__all__ = ["BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch", "write_index"]
+__all__ = [
+    "BatchReport",
+    "RoutineOutcome",
+    "check_feed_url",
+    "inputs_digest",
+    "parse_shard",
+    "run_batch",
+    "write_index",
+]
 
 LOCK_NAME = ".footaudio.lock"
 MANIFEST = "manifest.json"
@@ -63,6 +71,15 @@ class BatchReport:
     def failed(self) -> list[RoutineOutcome]:
         """The routines that failed."""
         return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+
+def check_feed_url(url: str) -> None:
+    """A feed needs the address the folder is served at."""
+    from urllib.parse import urlparse
+
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--feed-url {url!r} is not an http(s) URL; use e.g. --feed-url https://example.org/feet.")
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -224,7 +241,12 @@ def run_batch(
     report: Callable[[RoutineOutcome, int, int], None] | None = None,
 ) -> BatchReport:
     """Render the set (or one shard of it) into ``folder`` and refresh its index files."""
+    from .templating import check_templates_dir
+
     templates = templates or routine_set.templates
+    check_templates_dir(templates)
+    if feed_url is not None:
+        check_feed_url(feed_url)
     folder.mkdir(parents=True, exist_ok=True)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"folder {folder} is not writable; choose another output folder.")
@@ -330,6 +352,10 @@ def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = No
     Returns the file names of routines that are not rendered yet. Hashes of files whose
     size and modification time are unchanged are taken from the previous manifest.
     """
+    if not folder.is_dir():
+        raise UsageError(f"folder {folder} does not exist; render the set first, or check --output.")
+    if feed_url is not None:
+        check_feed_url(feed_url)
     from mutagen.id3 import ID3, ID3NoHeaderError
 
     from . import __version__

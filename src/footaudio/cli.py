@@ -365,11 +365,11 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
 
     def report(outcome: Any, done: int, planned: int) -> None:
         detail = {
-            "rendered": f"in {outcome.seconds:.1f} s",
+            "rendered": f" in {outcome.seconds:.1f} s",
             "up to date": "",
             "failed": f": {outcome.error}",
         }[outcome.status]
-        line = f"[{done:>{width}}/{planned}] {outcome.status:<10} {outcome.spec.filename} {detail}".rstrip()
+        line = f"[{done:>{width}}/{planned}] {outcome.status:<10} {outcome.spec.filename}{detail}"
         if bar is not None:
             bar.update(1)
             click.echo("\r\033[K" + line)

@@ -41,6 +41,8 @@ def check_destination(destination: Path, *, force: bool = False) -> None:
     if destination.suffix.lower() != ".mp3":
         raise UsageError(f"{destination} does not end in .mp3; footaudio writes MP3 files.")
     folder = destination.parent
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a folder; choose another output path.")
     if not folder.is_dir():
         raise UsageError(f"folder {folder} does not exist; create it first or choose another output path.")
     if not os.access(folder, os.W_OK | os.X_OK):

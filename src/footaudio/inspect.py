@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -47,11 +48,12 @@ def describe(path: Path) -> str:
     stored = tags.get(f"TXXX:{SETTINGS_TAG}")
     if stored is None:
         raise UsageError(f"{path} has no footaudio settings tag; it was not written by footaudio.")
-    import json
-
-    payload = json.loads(stored.text[0])
-    settings = Settings(**payload["settings"])
-    options = AudioOptions(**payload.get("audio", {}))
+    try:
+        payload = json.loads(stored.text[0])
+        settings = Settings(**payload["settings"])
+        options = AudioOptions(**payload.get("audio", {}))
+    except (ValueError, KeyError, TypeError, UsageError):
+        raise UsageError(f"{path} has a damaged footaudio settings tag; render it again.") from None
     length_ms = int(tags["TLEN"].text[0]) if "TLEN" in tags else round(audio.info.length * 1000)
     loudness = measure(path)
     info = audio.info

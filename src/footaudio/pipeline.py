@@ -132,10 +132,17 @@ def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Se
     """Turn a misfit into a message naming the nearest length that works."""
     what = f"a {settings.mode} {settings.pressure} routine"
     if exc.needed_ms is None:
-        limit = (exc.limit_ms or 0) / 60000
+        limit_s = (exc.limit_ms or 0) / 1000
+        most = math.floor(limit_s / 30) / 2
+        if most >= 1:
+            return UsageError(
+                f"{minutes_phrase(settings.minutes)} is longer than the templates can fill for {what} "
+                f"(at most {minutes_phrase(most)}); use --minutes {most:g} or fewer, "
+                "or add steps or holds without a max to the templates."
+            )
         return UsageError(
             f"{minutes_phrase(settings.minutes)} is longer than the templates can fill for {what} "
-            f"(at most {math.floor(limit * 2) / 2:g} minutes); use fewer --minutes or add steps to the templates."
+            f"(at most {limit_s:.1f} seconds); add steps or holds without a max to the templates."
         )
     # The script changes with length, so try half-minute steps until one fits.
     minutes = max(settings.minutes, math.ceil(exc.needed_ms / 30000) / 2)

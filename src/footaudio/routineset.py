@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import UsageError
 from .settings import AudioOptions, Settings
+from .templating import check_templates_dir
 
 __all__ = ["RoutineSet", "RoutineSpec", "load_set_file", "set_from_lists"]
 
@@ -133,43 +134,69 @@ class _SetFile:
         return (self.path.parent / value).resolve()
 
 
+Origin = tuple[str, int]
+"""Where a value was set in a set file: the table and, for [[routine]], which entry."""
+
+
+def _culprit(values: dict[str, Any]) -> str | None:
+    """The first key whose value is wrong on its own (to point at its line)."""
+    for key, value in values.items():
+        try:
+            if key in SETTING_KEYS:
+                Settings(**{key: value})
+            elif key in AUDIO_KEYS:
+                AudioOptions(**{key: value}).cover_image("'cover'")
+        except (UsageError, TypeError):
+            return key
+    return None
+
+
 def _build(
-    name: str,
-    rows: list[tuple[dict[str, Any], Any]],
+    rows: list[tuple[dict[str, Any], dict[str, Origin]]],
     relative_to: Path | None,
     fail: Any,
 ) -> tuple[RoutineSpec, ...]:
-    """Validate each row of values into a RoutineSpec; ``fail(message, where)`` makes the error."""
+    """Validate each row of values into a RoutineSpec; ``fail(message, table, key, occurrence)`` makes errors."""
     width = max(2, len(str(len(rows))))
     specs: list[RoutineSpec] = []
     stems: dict[str, int] = {}
-    for track, (values, where) in enumerate(rows, start=1):
-        settings_values = {k: v for k, v in values.items() if k in SETTING_KEYS}
-        audio_values = {k: v for k, v in values.items() if k in AUDIO_KEYS}
-        if isinstance(audio_values.get("cover"), str) and relative_to is not None:
-            audio_values["cover"] = str((relative_to / audio_values["cover"]).resolve())
+    cover_option = "'cover'" if relative_to is not None else "--cover"
+    for track, (values, origins) in enumerate(rows, start=1):
+        values = dict(values)
+        if isinstance(values.get("cover"), str) and relative_to is not None and "\0" not in values["cover"]:
+            values["cover"] = str((relative_to / values["cover"]).resolve())
+
+        def problem(message: str, key: str | None, track: int = track, origins=origins) -> UsageError:
+            key = key if key in origins else next(iter(origins), None)
+            table, occurrence = origins.get(key, (None, 0)) if key else (None, 0)
+            # From option lists every routine shares the values, so naming one would mislead.
+            where = f"routine {track}: " if relative_to is not None else ""
+            return fail(f"{where}{message}", table, key, occurrence)
+
         try:
-            settings = Settings(**settings_values)
-            options = AudioOptions(**audio_values)
-        except UsageError as exc:
-            raise fail(f"routine {track}: {exc}", where) from None
-        except TypeError as exc:
-            raise fail(f"routine {track}: {exc}", where) from None
+            settings = Settings(**{k: v for k, v in values.items() if k in SETTING_KEYS})
+            options = AudioOptions(**{k: v for k, v in values.items() if k in AUDIO_KEYS})
+            options.cover_image(cover_option)
+        except (UsageError, TypeError) as exc:
+            raise problem(str(exc), _culprit(values)) from None
         label = values.get("name")
         if label is not None and (not isinstance(label, str) or not label.strip()):
-            raise fail(f"routine {track}: 'name' must be a non-empty string.", where)
+            raise problem("'name' must be a non-empty string.", "name")
         stem = f"{track:0{width}d}-{_slug(label) if label else settings.name}"
         key = stem.split("-", 1)[1]
         if key in stems:
+            table, occurrence = origins.get("name", next(iter(origins.values()), (None, 0)))
             raise fail(
                 f"routines {stems[key]} and {track} would both be named {key}.mp3; "
                 "give one of them another setting or a 'name'.",
-                where,
+                table,
+                "name" if "name" in origins else next(iter(origins), None),
+                occurrence,
             )
         stems[key] = track
         specs.append(RoutineSpec(track, settings, options, stem))
     if not specs:
-        raise fail("the set has no routines; add a [matrix] or [[routine]] entries.", None)
+        raise fail("the set has no routines; add a [matrix] table or [[routine]] entries.", None, None, 0)
     return tuple(specs)
 
 
@@ -189,7 +216,8 @@ def load_set_file(path: Path) -> RoutineSet:
     if not isinstance(listed, list) or not all(isinstance(entry, dict) for entry in listed):
         raise source.error("'routine' must be a list of tables ([[routine]]).", None, "routine")
 
-    rows: list[tuple[dict[str, Any], Any]] = []
+    rows: list[tuple[dict[str, Any], dict[str, Origin]]] = []
+    default_origins: dict[str, Origin] = {key: ("defaults", 0) for key in defaults}
     if matrix:
         axes = []
         for key, values in matrix.items():
@@ -198,21 +226,23 @@ def load_set_file(path: Path) -> RoutineSet:
             if not values:
                 raise source.error(f"matrix {key!r} is empty; give at least one value.", "matrix", key)
             axes.append([(key, value) for value in values])
+        origins = {**default_origins, **{key: ("matrix", 0) for key in matrix}}
         for combination in itertools.product(*axes):
-            rows.append(({**defaults, **dict(combination)}, ("matrix", next(iter(matrix)), 0)))
+            rows.append(({**defaults, **dict(combination)}, origins))
     for occurrence, entry in enumerate(listed):
         source.check_keys(entry, ROUTINE_KEYS, "routine", occurrence)
-        first_key = next(iter(entry), None)
-        rows.append(({**defaults, **entry}, ("routine", first_key, occurrence)))
+        rows.append(({**defaults, **entry}, {**default_origins, **{key: ("routine", occurrence) for key in entry}}))
 
-    def fail(message: str, where: Any) -> UsageError:
-        if where is None:
-            return source.error(message)
-        table, key, occurrence = where
+    def fail(message: str, table: str | None, key: str | None, occurrence: int) -> UsageError:
         return source.error(message, table, key, occurrence)
 
-    routines = _build(name, rows, source.path.parent, fail)
-    return RoutineSet(name, routines, source.path_value("output"), source.path_value("templates"))
+    routines = _build(rows, source.path.parent, fail)
+    templates = source.path_value("templates")
+    try:
+        check_templates_dir(templates, "'templates'")
+    except UsageError as exc:
+        raise source.error(exc.message, None, "templates") from None
+    return RoutineSet(name, routines, source.path_value("output"), templates)
 
 
 def set_from_lists(
@@ -222,5 +252,6 @@ def set_from_lists(
 ) -> RoutineSet:
     """A set from option lists (``--minutes 5,10 --mode solo,partner``), expanded as a product."""
     axes = [[(key, value) for value in values] for key, values in lists.items()]
-    rows = [({**defaults, **dict(combination)}, None) for combination in itertools.product(*axes)]
-    return RoutineSet(name, _build(name, rows, None, lambda message, where: UsageError(message)))
+    origins: dict[str, Origin] = {}
+    rows = [({**defaults, **dict(combination)}, origins) for combination in itertools.product(*axes)]
+    return RoutineSet(name, _build(rows, None, lambda message, *where: UsageError(message)))

@@ -48,6 +48,7 @@ PROSODY_RATES = {
     "fast": 1.2,
     "x-fast": 1.4,
 }
+SUPPORTED = "speak, p, s, break, mark, audio, prosody or fa:hold"
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -191,7 +192,7 @@ class _Parser:
         if namespace == FA_NS and name == "hold":
             self.items.append(self.hold(element))
         elif namespace not in (SSML_NS, ""):
-            raise TemplateError(f"element <{name}> in namespace {namespace} is not supported.")
+            raise TemplateError(f"element <{name}> in namespace {namespace} is not supported; use {SUPPORTED}.")
         elif name == "p":
             self.children(element, rate)
         elif name == "s":
@@ -221,7 +222,7 @@ class _Parser:
                 )
             self.items.append(Sound(source))
         else:
-            raise TemplateError(f"SSML element <{name}> is not supported by footaudio.")
+            raise TemplateError(f"SSML element <{name}> is not supported by footaudio; use {SUPPORTED}.")
 
     def mark(self, element: ET.Element) -> Mark:
         name = element.get("name", "").strip()
@@ -244,7 +245,7 @@ class _Parser:
         max_text = element.get("max")
         max_ms = parse_time_ms(max_text, "hold max") if max_text is not None else None
         if max_ms is not None and max_ms < min_ms:
-            raise TemplateError(f"hold max {max_text} is shorter than its min {element.get('min')}.")
+            raise TemplateError(f"hold max {max_text!r} is shorter than its min {element.get('min', '0ms')!r}.")
         return Hold(weight, min_ms, max_ms)
 
 
@@ -252,6 +253,10 @@ def parse_ssml(text: str, source: str = "script") -> Script:
     """Parse footaudio SSML into a :class:`Script`; errors name the line."""
     try:
         root = ET.fromstring(text)
+    except UnicodeEncodeError as exc:
+        raise TemplateError(
+            f"{source} contains text that cannot be stored as XML ({exc.reason}); fix the template."
+        ) from None
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else "?"
         raise TemplateError(f"{source} is not well-formed SSML (line {line}): {exc.msg}.") from exc

@@ -81,6 +81,12 @@ class Settings:
         minutes = self.minutes
         if isinstance(minutes, bool) or not isinstance(minutes, int | float):
             raise UsageError(f"minutes must be a number, not {minutes!r}; use e.g. --minutes 10.")
+        try:
+            minutes = float(minutes)
+        except OverflowError:
+            raise UsageError(
+                f"minutes must be a number from {MIN_MINUTES:g} to {MAX_MINUTES:g}; use e.g. --minutes 10."
+            ) from None
         if not math.isfinite(minutes):
             raise UsageError(
                 f"{minutes} is not a length; use --minutes with a number from {MIN_MINUTES:g} to {MAX_MINUTES:g}."
@@ -108,7 +114,9 @@ class Settings:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise UsageError(f"seed must be a whole number, not {self.seed!r}; use e.g. --seed 3.")
-        if self.voice is not None and not str(self.voice).strip():
+        if self.voice is not None and not isinstance(self.voice, str):
+            raise UsageError(f"voice must be a voice id or name in quotes, not {self.voice!r}.")
+        if self.voice is not None and not self.voice.strip():
             raise UsageError("the voice name is empty; leave out --voice or run 'footaudio voices'.")
         if self.engine not in ENGINES:
             raise UsageError(
@@ -171,21 +179,23 @@ class AudioOptions:
     """Path of a JPEG or PNG cover image, or ``None`` for no cover."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.bitrate, bool) or self.bitrate not in BITRATES:
+        if isinstance(self.bitrate, bool) or not isinstance(self.bitrate, int):
+            raise UsageError(f"bitrate must be a whole number, not {self.bitrate!r}; use e.g. --bitrate 128.")
+        if isinstance(self.loudness, bool) or not isinstance(self.loudness, int | float):
+            raise UsageError(f"loudness must be a number, not {self.loudness!r}; use e.g. --loudness -16.")
+        try:
+            loudness = float(self.loudness)
+        except OverflowError:
+            loudness = math.inf
+        if self.bitrate not in BITRATES:
             raise UsageError(
                 f"a bit rate of {self.bitrate} kbps is not an MP3 rate; use --bitrate "
                 f"{', '.join(map(str, BITRATES[:-1]))} or {BITRATES[-1]}."
             )
         low, high = LOUDNESS_RANGE
-        if (
-            isinstance(self.loudness, bool)
-            or not isinstance(self.loudness, int | float)
-            or not math.isfinite(self.loudness)
-            or not low <= self.loudness <= high
-        ):
-            raise UsageError(
-                f"a loudness of {self.loudness} LUFS is out of range; use --loudness from {low:g} to {high:g}."
-            )
+        if not math.isfinite(loudness) or not low <= loudness <= high:
+            shown = "so many" if isinstance(self.loudness, int) and not math.isfinite(loudness) else f"{loudness:g}"
+            raise UsageError(f"a loudness of {shown} LUFS is out of range; use --loudness from {low:g} to {high:g}.")
         for name, value, choices in (("chime", self.chime, CHIMES), ("ambience", self.ambience, AMBIENCES)):
             if value not in choices:
                 raise UsageError(
@@ -194,23 +204,26 @@ class AudioOptions:
                 )
         if not isinstance(self.captions, bool):
             raise UsageError(f"captions must be true or false, not {self.captions!r}.")
-        if self.cover is not None and (not isinstance(self.cover, str) or not self.cover):
+        if self.cover is not None and (not isinstance(self.cover, str) or not self.cover or "\0" in self.cover):
             raise UsageError(f"cover must be the path of an image, not {self.cover!r}.")
-        object.__setattr__(self, "loudness", float(self.loudness))
+        object.__setattr__(self, "loudness", loudness)
 
-    def cover_image(self) -> tuple[bytes, str] | None:
-        """The cover's bytes and MIME type, checked; ``None`` without a cover."""
+    def cover_image(self, option: str = "--cover") -> tuple[bytes, str] | None:
+        """The cover's bytes and MIME type, checked; ``None`` without a cover.
+
+        ``option`` is how the user gave the cover, for the error message.
+        """
         if self.cover is None:
             return None
         try:
             with open(self.cover, "rb") as image:
                 data = image.read()
         except OSError as exc:
-            raise UsageError(f"cannot read the cover image {self.cover} ({exc.strerror}); check --cover.") from exc
+            raise UsageError(f"cannot read the cover image {self.cover} ({exc.strerror}); check {option}.") from exc
         for magic, mime in COVER_TYPES.items():
             if data.startswith(magic):
                 return data, mime
-        raise UsageError(f"cover image {self.cover} is not a JPEG or PNG file; use --cover with a .jpg or .png.")
+        raise UsageError(f"cover image {self.cover} is not a JPEG or PNG file; use {option} with a .jpg or .png.")
 
     def to_dict(self) -> dict[str, object]:
         """The options as plain values (for JSON and tags)."""

@@ -151,20 +151,25 @@ def _plain(message: object) -> str:
     return str(message).strip().rstrip(".")
 
 
-def check_templates_dir(templates: Path | None) -> None:
+def check_templates_dir(templates: Path | None, option: str = "--templates") -> None:
     """Fail early when ``--templates`` does not name a readable folder."""
-    if templates is not None and not Path(templates).is_dir():
-        raise TemplateError(f"templates folder {str(templates)!r} does not exist; check --templates.")
+    if templates is None or Path(templates).is_dir():
+        return
+    if Path(templates).exists():
+        raise TemplateError(f"templates folder {str(templates)!r} is a file, not a folder; check {option}.")
+    raise TemplateError(f"templates folder {str(templates)!r} does not exist; check {option}.")
 
 
 def render_ssml(settings: Settings, templates: Path | None = None) -> str:
     """Render the routine template for ``settings`` into footaudio SSML text."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
-    from jinja2.exceptions import SecurityError, TemplateRuntimeError
+    from jinja2.exceptions import SecurityError
 
     check_templates_dir(templates)
     environment = _environment(templates)
     wording = Wording(settings)
+    # Jinja's own |random would ignore --seed; the seeded choice keeps scripts reproducible.
+    environment.filters["random"] = wording.pick
     plan = RoutinePlan(settings)
     context = {
         "settings": settings,
@@ -201,5 +206,10 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         raise TemplateError(f"{_template_location(exc)}: {_plain(exc.message)}; check the variable name.") from exc
     except SecurityError as exc:
         raise TemplateError(f"{_template_location(exc)}: the template sandbox refused: {_plain(exc)}.") from exc
-    except (TemplateRuntimeError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        raise TemplateError(f"{_template_location(exc)}: template failed: {_plain(exc)}.") from exc
+    except TemplateError as exc:
+        raise TemplateError(f"{_template_location(exc)}: {exc.message}") from None
+    except MemoryError:
+        raise TemplateError(f"{ENTRY_TEMPLATE}: the template made more text than fits in memory; fix it.") from None
+    except Exception as exc:  # a user's template can fail in any way Python code can
+        detail = _plain(exc) or type(exc).__name__
+        raise TemplateError(f"{_template_location(exc)}: template failed: {detail}.") from None
