@@ -59,7 +59,8 @@ def test_times(value, ms):
         ("<s>Unclosed", "is not well-formed SSML (line 1)"),
         (
             "<voice>x</voice>",
-            "SSML element <voice> is not supported by footaudio; use speak, p, s, break, mark, audio, prosody or fa:hold.",
+            "SSML element <voice> is not supported by footaudio; "
+            "use speak, p, s, break, mark, audio, prosody or fa:hold.",
         ),
         ('<mark name="a"/><s>x</s><mark name="a"/>', "mark name 'a' is used twice; step names must be unique."),
         ('<fa:hold weight="0"/><s>x</s>', "hold weight '0' must be a positive number."),
