@@ -7,9 +7,11 @@ Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import time
 import wave
 
 
@@ -26,6 +28,18 @@ def _check_wav(path: str) -> tuple[int, int]:
 EMPTY_RETRIES = 4
 
 
+def _wait_until_spoken(engine) -> None:
+    """Wait until the driver has really finished the utterance and written its file.
+
+    pyttsx3's eSpeak driver can return from ``runAndWait`` while eSpeak is still
+    producing audio (always for a fresh engine's first long sentence); the file is
+    written later, from eSpeak's callback. The parent's time limit still applies.
+    """
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    while getattr(driver, "_speaking", False):
+        time.sleep(0.005)
+
+
 def _say(engine, text: str, path: str) -> tuple[int, int]:
     """Speak ``text`` into ``path``; returns (frames, sample rate), frames 0 if it stayed empty.
 
@@ -35,8 +49,11 @@ def _say(engine, text: str, path: str) -> tuple[int, int]:
     """
     frames, rate = 0, 0
     for _ in range(EMPTY_RETRIES):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
         engine.save_to_file(text, path)
         engine.runAndWait()
+        _wait_until_spoken(engine)
         if os.path.exists(path) and os.path.getsize(path) > 44:
             frames, rate = _check_wav(path)
             if frames > 0:
