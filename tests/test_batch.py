@@ -168,7 +168,7 @@ def test_shards_cover_the_set_exactly_once(tmp_path, capsys, monkeypatch):
     import footaudio.batch as batch
 
     rendered: list[str] = []
-    monkeypatch.setattr(batch, "_presynthesize", lambda routines, templates: None)
+    monkeypatch.setattr(batch, "_presynthesize", lambda routines, templates, jobs=1: None)
     monkeypatch.setattr(batch, "_render_all", lambda todo, *args: rendered.extend(spec.filename for spec, _ in todo))
     args = ["--minutes", "5,10,20", "--mode", "solo,partner", "--pressure", "light,firm", "-o", str(tmp_path)]
     for index in range(1, 5):
@@ -205,7 +205,7 @@ def test_a_second_batch_into_the_same_folder_is_refused(tmp_path, capsys):
         (["--shard", "5/4"], "--shard '5/4' is not K/N with 1 <= K <= N; use e.g. --shard 1/4."),
         (["--jobs", "0"], "--jobs 0 must be 1 or more."),
         (["--minutes", ","], "--minutes is empty; give one value or a comma-separated list."),
-        (["--mode", "solo,duo"], "routine 2: unknown mode 'duo'; use --mode solo or partner."),
+        (["--mode", "solo,duo"], "unknown mode 'duo'; use --mode solo or partner."),
     ],
 )
 def test_bad_batch_options(tmp_path, capsys, args, message):

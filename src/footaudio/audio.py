@@ -55,9 +55,10 @@ def _clip_pcm(clips: Clips, item: TimelineItem, target_lufs: float) -> bytes:
 
     clip = clips.by_sentence[item.speech]  # type: ignore[index]
     segment = AudioSegment.from_wav(str(clip.path))
-    segment = segment.set_channels(CHANNELS).set_sample_width(SAMPLE_WIDTH).set_frame_rate(SAMPLE_RATE)
+    if segment.frame_rate != SAMPLE_RATE:  # mastered clips are already at 44.1 kHz
+        segment = segment.set_channels(CHANNELS).set_sample_width(SAMPLE_WIDTH).set_frame_rate(SAMPLE_RATE)
     lufs = clip.lufs if clip.lufs > SILENT_LUFS else target_lufs
-    return audioop.mul(segment.raw_data, SAMPLE_WIDTH, _db(target_lufs - lufs + PROGRAM_OFFSET_DB))
+    return segment.apply_gain(target_lufs - lufs + PROGRAM_OFFSET_DB).raw_data
 
 
 def _fit(pcm: bytes, frames: int) -> bytes:

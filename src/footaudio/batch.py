@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -211,10 +212,15 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "seconds": time.monotonic() - started}
 
 
-def _presynthesize(routines: list[RoutineSpec], templates: Path | None) -> None:
-    """Synthesize every distinct sentence of the set once, before the workers start."""
+def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: int = 1) -> None:
+    """Synthesize every distinct sentence of the set once, before the workers start.
+
+    pyttsx3 sentences are shared among ``jobs`` engine processes speaking at once.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from .pipeline import build_script, choose_voice, default_synthesizer
-    from .synthesis import ClipCache, sentence_rate
+    from .synthesis import ClipCache, Pyttsx3Synthesizer, sentence_rate
 
     wanted: dict[tuple[str, str | None], dict[tuple[str, int], None]] = {}
     for spec in routines:
@@ -226,7 +232,22 @@ def _presynthesize(routines: list[RoutineSpec], templates: Path | None) -> None:
             requests[(sentence.text, sentence_rate(spec.settings, sentence))] = None
     cache = ClipCache()
     for (engine, voice), requests in wanted.items():
-        cache.get_many(default_synthesizer(engine), list(requests), voice)
+        todo = list(requests)
+        if engine != "pyttsx3" or jobs < 2 or len(todo) < 2 * jobs:
+            cache.get_many(default_synthesizer(engine), todo, voice)
+            continue
+        # Each share gets its own engine process (started only if a clip is missing); threads just wait.
+        shares = [todo[index::jobs] for index in range(jobs)]
+        engines = [default_synthesizer(engine)] + [Pyttsx3Synthesizer() for _ in shares[1:]]
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for future in [
+                    pool.submit(cache.get_many, e, share, voice) for e, share in zip(engines, shares, strict=True)
+                ]:
+                    future.result()
+        finally:
+            for extra in engines[1:]:
+                extra.close()
 
 
 def run_batch(
@@ -270,7 +291,7 @@ def run_batch(
             else:
                 todo.append((spec, digest))
         if todo:
-            _presynthesize([spec for spec, _ in todo], templates)
+            _presynthesize([spec for spec, _ in todo], templates, jobs)
             _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
         if shard is None:
             write_index(routine_set, folder, feed_url)
@@ -328,7 +349,12 @@ def _render_all(
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    finish(futures[future], future.result())
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        # A worker was killed (out of memory, a signal): its routines fail, the rest are kept.
+                        result = {"ok": False, "error": "its worker process died; run the batch again to finish it"}
+                    finish(futures[future], result)
         except (Interrupted, KeyboardInterrupt):
             for future in futures:
                 future.cancel()

@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 DEFAULT_BITRATE = 128
+LAME_QUALITY = 7
+"""LAME's -q: 7 encodes about 40% faster than the default, and for mono speech at 128 kbit/s
+(twice what a mono voice needs) the difference is not audible; measured in scripts/bench.py."""
 PEAK_LIMIT = 10 ** (-2.5 / 20)
 """Sample-peak ceiling of the limiter: -2.5 dBFS keeps true peaks of the MP3 at or below -1 dBTP."""
 TEMP_PREFIX = ".footaudio-"
@@ -113,7 +116,7 @@ def write_mp3(
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "pipe:0", *limiter,
-        "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE),
+        "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-compression_level", str(LAME_QUALITY), "-ar", str(SAMPLE_RATE),
         "-id3v2_version", "3", "-write_xing", "1", "-f", "mp3", str(temporary),
     ]  # fmt: skip
     side_files = {path: temporary_path(path) for path in (companions or {})}

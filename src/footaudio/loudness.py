@@ -19,7 +19,7 @@ from .tools import find_ffmpeg
 
 __all__ = ["MASTERING", "PROGRAM_OFFSET_DB", "Loudness", "master_clips", "measure"]
 
-MASTERING = "m2"
+MASTERING = "m3"
 """Version of the mastering chain; part of the clip cache key, so a change re-masters."""
 
 PROGRAM_OFFSET_DB = 0.9
@@ -34,7 +34,8 @@ checked by the test suite.
 SILENT_LUFS = -60.0
 """Clips measuring below this (too short for a 400 ms gating block) are left at unit gain."""
 
-_COMPRESSOR = "acompressor=threshold=-24dB:ratio=4:attack=3:release=80:makeup=4"
+# Clips are stored at the routine's rate (44.1 kHz), so renders never resample.
+_COMPRESSOR = "acompressor=threshold=-24dB:ratio=4:attack=3:release=80:makeup=4,aresample=44100"
 _BATCH = 16
 _SUMMARY = re.compile(r"^\s*(I|LRA|Peak):\s+(-?[\d.]+|-inf)\s", re.MULTILINE)
 

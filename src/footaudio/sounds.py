@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from array import array
 
@@ -31,12 +32,40 @@ STYLES = (*_PARTIALS, "none")
 _PEAK = 0.25  # of full scale: soft, below the voice
 
 
+SOUNDS_VERSION = 1
+"""Bump when a sound's design changes, so cached copies are made again."""
+
+
 @functools.cache
 def render_sound(name: str, sample_rate: int, style: str = "soft") -> bytes:
-    """The sound as 16-bit mono PCM, exactly ``SOUND_MS[name]`` long (silence for style ``none``)."""
+    """The sound as 16-bit mono PCM, exactly ``SOUND_MS[name]`` long (silence for style ``none``).
+
+    Made sample by sample once, then kept in the cache folder: each render reads it back.
+    """
     frames = SOUND_MS[name] * sample_rate // 1000
     if style == "none":
         return bytes(frames * 2)
+    from .synthesis import default_cache_dir
+
+    stored = default_cache_dir() / ".sounds" / f"{style}-{name}-{sample_rate}-v{SOUNDS_VERSION}.pcm"
+    try:
+        data = stored.read_bytes()
+        if len(data) == frames * 2:
+            return data
+    except OSError:
+        pass
+    data = _synthesize(name, sample_rate, style, frames)
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        temporary = stored.with_name(f"{stored.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, stored)
+    except OSError:
+        pass  # an unwritable cache only costs the time to make the sound again
+    return data
+
+
+def _synthesize(name: str, sample_rate: int, style: str, frames: int) -> bytes:
     partials = _PARTIALS[style][name]
     total = sum(amplitude for _, amplitude, _ in partials)
     attack = int(0.008 * sample_rate)

@@ -121,6 +121,20 @@ def _hold(spec: HoldSpec, scale: float = 1.0) -> str:
     return Markup(text + "/>")
 
 
+def _bytecode_cache():
+    """Compiled templates kept beside the clip cache, so a render does not compile them again."""
+    from jinja2 import FileSystemBytecodeCache
+
+    from .synthesis import default_cache_dir
+
+    folder = default_cache_dir() / ".templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # an unwritable cache only costs compile time
+    return FileSystemBytecodeCache(str(folder))
+
+
 def _environment(templates: Path | None):
     from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
@@ -136,6 +150,7 @@ def _environment(templates: Path | None):
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
     return environment
 
