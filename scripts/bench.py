@@ -9,16 +9,19 @@ What it measures (every run is a subprocess, so Python start-up counts as a user
 1. Render wall time of ``python -m footaudio render --minutes M`` (solo, light, default settings),
    COLD (a fresh, empty clip cache in ``FOOTAUDIO_CACHE``) and WARM (the same cache again).
 2. The limit: the work no renderer can avoid. (a) The routine's whole narration spoken by
-   pyttsx3 in ONE engine call (footaudio's own speech worker, timed after it has started), plus
-   (b) ffmpeg encoding a silent mono 44.1 kHz track of the same length with the same codec and
-   bit rate (libmp3lame, 128 kbit/s). A warm render synthesizes nothing, so warm/limit below 1
-   is possible; cold/limit shows what a first render costs on top of the engine's own work.
+   pyttsx3 in ONE engine call (footaudio's own speech worker, timed from after its start-up until
+   the WAV is complete), plus (b) ffmpeg encoding a silent mono 44.1 kHz track of the same length
+   with the same codec, bit rate and quality (libmp3lame, 128 kbit/s, -q 7). A warm render
+   synthesizes nothing, so warm/limit below 1 is possible; cold/limit shows what a first render
+   costs on top of the engine's own work.
 3. A plain pydub baseline on the same planned timeline: one ``AudioSegment`` grown with ``+=``
    per item (clips from the warm cache, silence for pauses and chimes), exported to a 128 kbit/s
    MP3 through the same ffmpeg. Planning (from the warm cache) is included, as in a warm render.
-4. Peak resident memory (max RSS) of each footaudio render and of the baseline, read from the
-   rusage of that one child process (``os.wait4``). It is the Python process's own peak: the
-   speech worker and ffmpeg are separate processes and are not included.
+4. Peak resident memory of each render and of the baseline, two ways. "own": the peak RSS (VmHWM)
+   of the footaudio (or pydub) Python process itself, written by a tiny wrapper when it exits; the
+   speech worker and ffmpeg are separate processes and are not included. The targets use it.
+   "tree": ``ru_maxrss`` from ``os.wait4`` on the child, i.e. the largest single process among the
+   child and its waited-for children (it cannot tell the Python process from its ffmpeg).
 5. ``footaudio --help`` start-up time (median of 10 runs).
 6. A 12-routine ``footaudio batch`` (5, 10, 20 min x solo, partner x light, firm): serial
    (``--jobs 1``), parallel (``--jobs 2``), cold (fresh cache per variant) and warm (cache
@@ -29,8 +32,10 @@ What it measures (every run is a subprocess, so Python start-up counts as a user
 
 How to read it: machines are shared and noisy, so compare the ratios, which are measured in the
 same run, rather than absolute seconds across runs. Every time is the median of ``--repeat``
-runs; every memory figure is the largest of them. The "Targets" section at the end prints each
-target with its measured value and PASS or MISS (n/a when this run did not measure it).
+runs; every memory figure is the largest of them. A run that fails (the speech engine is flaky
+under load) is tried again up to 3 times, and each failure is listed in the report. The
+"Targets" section at the end prints each target with its measured value and PASS or MISS (n/a
+when this run did not measure it).
 """
 
 from __future__ import annotations
@@ -50,8 +55,33 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FOOTAUDIO = (sys.executable, "-m", "footaudio")
-SELF = (sys.executable, str(Path(__file__).resolve()))
+SCRIPT = str(Path(__file__).resolve())
+SELF = (sys.executable, SCRIPT)
+PEAK_ENV = "FABENCH_PEAK_FILE"
+
+# Runs a module (like ``python -m``) or a script, then writes the process's own peak RSS to the file
+# named by $FABENCH_PEAK_FILE. os.wait4 cannot give it: on Linux a child's ru_maxrss also counts its
+# waited-for children (speech worker, ffmpeg) and, through vfork + exec, the parent's own peak at spawn.
+# VmHWM is the peak of this process image alone.
+OWN_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+def _own_peak():
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    except OSError:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    with open(os.environ["FABENCH_PEAK_FILE"], "w") as out:
+        out.write(str(peak))
+atexit.register(_own_peak)
+kind, target = sys.argv[1:3]
+sys.argv = [target, *sys.argv[3:]]
+if kind == "module":
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    runpy.run_path(target, run_name="__main__")
+"""
 DEFAULT_MINUTES = (10, 30, 60, 120)
 QUICK_MINUTES = (10, 30)
 STARTUP_RUNS = 10
@@ -62,7 +92,7 @@ MAX_TRIES = 3
 """A failed run is tried again up to this many times in all (each failure is reported)."""
 MIB = 1024 * 1024
 
-# Targets: (limit, direction) pairs are checked in targets_section.
+# Targets (see ``targets``).
 TARGET_WARM_OVER_LIMIT = 1.3  # at 30 min, at most
 TARGET_BASELINE_SPEEDUP = 3.0  # at 60 min, footaudio warm at least this much faster than pydub
 TARGET_PEAK_GROWTH = 1.25  # 120-min peak over 10-min peak, at most
@@ -77,12 +107,29 @@ TARGET_RERUN_S = 1.0
 # ---------------------------------------------------------------------------------------------
 
 
+def footaudio_command(*args: str) -> list[str]:
+    """``python -m footaudio ARGS``, wrapped so that it reports its own peak memory."""
+    return [sys.executable, "-c", OWN_PEAK_WRAPPER, "module", "footaudio", *args]
+
+
+def helper_command(*args: str) -> list[str]:
+    """This script in a helper mode, wrapped so that it reports its own peak memory."""
+    return [sys.executable, "-c", OWN_PEAK_WRAPPER, "path", SCRIPT, *args]
+
+
 @dataclass(frozen=True)
 class Run:
-    """One finished child process: wall time, its own peak memory, and what it printed."""
+    """One finished child process: wall time, peak memory, and what it printed."""
 
     wall_s: float
-    peak_bytes: int | None
+    own_peak: int | None
+    """Peak RSS in bytes of the process itself (only for wrapped commands)."""
+    tree_peak: int | None
+    """``ru_maxrss`` from ``os.wait4``: the largest single process of the child's tree, in bytes.
+
+    It includes the waited-for grandchildren (speech worker, ffmpeg) and, on Linux, this script's own
+    peak at the time of the spawn, so it is never below that.
+    """
     returncode: int
     stdout: str
     stderr: str
@@ -98,33 +145,40 @@ def _maxrss_bytes(maxrss: int) -> int:
 
 
 def run_child(command: Sequence[str], env: dict[str, str] | None = None, check: bool = True) -> Run:
-    """Run ``command`` to completion and measure its wall time and peak RSS (via ``os.wait4``)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``command`` to completion; measure its wall time and peak memory."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        env = {**(env if env is not None else os.environ), PEAK_ENV: str(peak_file)}
         start = time.perf_counter()
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
-        peak: int | None = None
+        tree_peak: int | None = None
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(process.pid, 0)
             wall = time.perf_counter() - start
             # The child is reaped here, so tell Popen its exit code (it must not wait again).
             process.returncode = os.waitstatus_to_exitcode(status)
-            peak = _maxrss_bytes(usage.ru_maxrss)
+            tree_peak = _maxrss_bytes(usage.ru_maxrss)
         else:  # Windows: no rusage for a single child
             process.wait()
             wall = time.perf_counter() - start
+        own_peak = int(peak_file.read_text()) if peak_file.exists() else None
         out.seek(0)
         err.seek(0)
         run = Run(
             wall,
-            peak,
+            own_peak,
+            tree_peak,
             process.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
         )
     if check and run.returncode != 0:
-        last = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
-        raise BenchError(f"{' '.join(command)} failed: {last}")
+        raise BenchError(f"{' '.join(command[-4:])} failed: {last_line(run)}")
     return run
+
+
+def last_line(run: Run) -> str:
+    return (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
 
 
 def env_with_cache(cache: Path) -> dict[str, str]:
@@ -141,8 +195,15 @@ def wall(runs: Sequence[Run]) -> float:
     return median([run.wall_s for run in runs])
 
 
-def peak_of(runs: Sequence[Run]) -> int | None:
-    peaks = [run.peak_bytes for run in runs if run.peak_bytes is not None]
+def own_peak(runs: Sequence[Run]) -> int | None:
+    """The largest own peak of ``runs``."""
+    peaks = [run.own_peak for run in runs if run.own_peak is not None]
+    return max(peaks) if peaks else None
+
+
+def tree_peak(runs: Sequence[Run]) -> int | None:
+    """The largest process-tree peak of ``runs``."""
+    peaks = [run.tree_peak for run in runs if run.tree_peak is not None]
     return max(peaks) if peaks else None
 
 
@@ -159,6 +220,24 @@ def scratch(prefix: str) -> Iterator[Path]:
 # ---------------------------------------------------------------------------------------------
 # Helper modes: run inside a child process by the benchmark itself
 # ---------------------------------------------------------------------------------------------
+
+
+def helper_info() -> None:
+    """footaudio's version and ffmpeg, as JSON (asked in a child, so this process stays small)."""
+    from footaudio import __version__
+    from footaudio.tools import ffmpeg_version, find_ffmpeg
+
+    ffmpeg = find_ffmpeg()
+    print(
+        json.dumps(
+            {
+                "version": __version__,
+                "ffmpeg": ffmpeg.path,
+                "source": ffmpeg.source,
+                "ffmpeg_version": ffmpeg_version(ffmpeg),
+            }
+        )
+    )
 
 
 def helper_baseline(minutes: float, output: Path) -> None:
@@ -297,11 +376,18 @@ class LengthResult:
         return wall(self.baseline) if self.baseline else None
 
 
+def load_info() -> dict[str, str]:
+    """footaudio's version and ffmpeg, asked of a child process so that this one stays small."""
+    return json.loads(run_child([*SELF, "--_info"]).stdout.strip().splitlines()[-1])
+
+
 class Bench:
     """What every section shares: progress lines on stderr, and runs that are retried on failure."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, info: dict[str, str]) -> None:
         self.quiet = quiet
+        self.info = info
+        """footaudio's version and its ffmpeg (path, source, version line), from ``load_info``."""
         self.failures: list[str] = []
         """One line per failed run that was tried again."""
 
@@ -331,22 +417,17 @@ class Bench:
         raise BenchError(f"{label} failed {MAX_TRIES} times; last error: {self.failures[-1]}")
 
 
-def last_line(run: Run) -> str:
-    return (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
-
-
 def render_command(minutes: float, output: Path) -> list[str]:
-    return [*FOOTAUDIO, "render", "--minutes", f"{minutes:g}", "-o", str(output)]
+    return footaudio_command("render", "--minutes", f"{minutes:g}", "-o", str(output))
 
 
-def encode_command(minutes: float, output: Path) -> list[str]:
+def encode_command(ffmpeg: str, minutes: float, output: Path) -> list[str]:
     """ffmpeg encoding a silent track of ``minutes`` with footaudio's codec settings."""
-    from footaudio.tools import find_ffmpeg
-
     return [
-        find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", f"{minutes * 60:g}",
-        "-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3", str(output),
+        # The same LAME quality as footaudio.export.LAME_QUALITY, so the limit is like for like.
+        "-c:a", "libmp3lame", "-b:a", "128k", "-compression_level", "7", "-f", "mp3", str(output),
     ]  # fmt: skip
 
 
@@ -372,12 +453,12 @@ def measure_length(bench: Bench, minutes: float, repeat: int, with_baseline: boo
             reply = json.loads(run.stdout.strip().splitlines()[-1])
             result.synth_s.append(reply["synth_s"])
             bench.failures.extend(f"{name}: limit, synthesis: {error}" for error in reply["errors"])
-            command = encode_command(minutes, folder / "silence.mp3")
+            command = encode_command(bench.info["ffmpeg"], minutes, folder / "silence.mp3")
             result.encode.append(bench.run(f"{name}: limit, encode {attempt}/{repeat}", command))
         if with_baseline:
             env = env_with_cache(folder / "cache-1")
             for attempt in range(1, repeat + 1):
-                command = [*SELF, "--_baseline", f"{minutes:g}", str(folder / "baseline.mp3")]
+                command = helper_command("--_baseline", f"{minutes:g}", str(folder / "baseline.mp3"))
                 result.baseline.append(bench.run(f"{name}: pydub baseline {attempt}/{repeat}", command, env))
     return result
 
@@ -385,7 +466,7 @@ def measure_length(bench: Bench, minutes: float, repeat: int, with_baseline: boo
 def measure_startup(bench: Bench) -> tuple[float, str]:
     """Median wall time of ``footaudio --help`` (the console script if installed, else ``-m``)."""
     script = Path(sys.executable).with_name("footaudio.exe" if os.name == "nt" else "footaudio")
-    command = [str(script), "--help"] if script.exists() else [*FOOTAUDIO, "--help"]
+    command = [str(script), "--help"] if script.exists() else [sys.executable, "-m", "footaudio", "--help"]
     bench.run(f"start-up: {STARTUP_RUNS} + 1 runs", command)  # the first is not counted: it fills the file cache
     times = [bench.run(f"start-up {n}/{STARTUP_RUNS}", command, quiet=True).wall_s for n in range(1, STARTUP_RUNS + 1)]
     return median(times), " ".join([Path(command[0]).name, *command[1:]])
@@ -409,11 +490,11 @@ class BatchResult:
 
 
 def batch_available() -> bool:
-    return run_child([*FOOTAUDIO, "batch", "--help"], check=False).returncode == 0
+    return run_child(footaudio_command("batch", "--help"), check=False).returncode == 0
 
 
 def batch_command(output: Path, jobs: int) -> list[str]:
-    return [*FOOTAUDIO, "batch", *BATCH_ARGS, "-o", str(output), "--jobs", str(jobs)]
+    return footaudio_command("batch", *BATCH_ARGS, "-o", str(output), "--jobs", str(jobs))
 
 
 def measure_batch(bench: Bench, repeat: int) -> BatchResult:
@@ -529,22 +610,27 @@ def time_table(results: Sequence[LengthResult]) -> str:
 
 
 def memory_table(results: Sequence[LengthResult]) -> str:
-    first_peak = peak_of(results[0].warm + results[0].cold) if results else None
+    first = results[0] if results else None
+    first_peak = own_peak(first.cold + first.warm) if first else None
     rows = []
     for r in results:
-        render_peak = peak_of(r.cold + r.warm)
+        render_peak = own_peak(r.cold + r.warm)
         rows.append(
             [
                 f"{r.minutes:g}",
-                fmt_mb(peak_of(r.cold)),
-                fmt_mb(peak_of(r.warm)),
+                fmt_mb(own_peak(r.cold)),
+                fmt_mb(own_peak(r.warm)),
                 fmt_ratio(ratio(render_peak, first_peak)),
-                fmt_mb(peak_of(r.baseline)),
-                fmt_ratio(ratio(peak_of(r.baseline), render_peak)),
+                fmt_mb(tree_peak(r.cold)),
+                fmt_mb(tree_peak(r.warm)),
+                fmt_mb(own_peak(r.baseline)),
+                fmt_ratio(ratio(own_peak(r.baseline), render_peak)),
             ]
         )
-    first = f"{results[0].minutes:g}" if results else "first"
-    headers = ["min", "cold MB", "warm MB", f"vs {first} min", "pydub MB", "pydub/render"]
+    headers = [
+        "min", "own cold MB", "own warm MB", f"vs {first.minutes:g} min" if first else "vs first",
+        "tree cold MB", "tree warm MB", "pydub own MB", "pydub/render",
+    ]  # fmt: skip
     return table(headers, rows)
 
 
@@ -560,30 +646,33 @@ def batch_report(batch: BatchResult) -> list[str]:
         ["warm (cache filled)", fmt_s(warm_s), fmt_s(warm_p), fmt_ratio(ratio(warm_s, warm_p))],
     ]
     rerun = wall(batch.rerun)
-    peaks = batch.cold_serial + batch.cold_parallel + batch.warm_serial + batch.warm_parallel
+    runs = batch.cold_serial + batch.cold_parallel + batch.warm_serial + batch.warm_parallel
     return [
         table(["12 routines", "--jobs 1 s", "--jobs 2 s", "speed-up"], rows),
         f"up-to-date rerun: {fmt_s(rerun)} s; it rewrote {batch.rewritten} of {batch.outputs} MP3 files "
         f"(expected 0 of {BATCH_ROUTINES})",
-        f"batch main process peak: {fmt_mb(peak_of(peaks))} MB (its worker processes are not counted)",
+        f"peak memory: batch process itself {fmt_mb(own_peak(runs))} MB; "
+        f"largest process of its tree {fmt_mb(tree_peak(runs))} MB",
     ]
 
 
 @dataclass(frozen=True)
 class Target:
+    """One target: the measured value, the bound and how it compares (``<=``, ``<`` or ``>=``)."""
+
     name: str
     measured: float | None
+    op: str
     limit: float
-    at_most: bool
     unit: str
     missing: str = "not measured in this run"
 
     def line(self, width: int) -> str:
-        sign = "<=" if self.at_most else ">="
-        goal = f"{sign} {self.limit:g}{self.unit}"
+        goal = f"{self.op} {self.limit:g}{self.unit}"
         if self.measured is None:
             return f"{self.name:<{width}}  {goal:>10}  {'-':>9}  n/a ({self.missing})"
-        ok = self.measured <= self.limit if self.at_most else self.measured >= self.limit
+        checks = {"<=": self.measured <= self.limit, "<": self.measured < self.limit, ">=": self.measured >= self.limit}
+        ok = checks[self.op]
         return f"{self.name:<{width}}  {goal:>10}  {self.measured:>8.2f}{self.unit:<1}  {'PASS' if ok else 'MISS'}"
 
 
@@ -593,18 +682,18 @@ def find(results: Sequence[LengthResult], minutes: float) -> LengthResult | None
 
 def targets(results: Sequence[LengthResult], startup_s: float | None, batch: BatchResult | None) -> list[Target]:
     r10, r30, r60, r120 = (find(results, m) for m in DEFAULT_MINUTES)
-    peak10 = peak_of(r10.cold + r10.warm) if r10 else None
-    peak120 = peak_of(r120.cold + r120.warm) if r120 else None
+    peak10 = own_peak(r10.cold + r10.warm) if r10 else None
+    peak120 = own_peak(r120.cold + r120.warm) if r120 else None
     found = [
         Target("warm render / limit at 30 min", ratio(r30.warm_s, r30.limit_s) if r30 else None,
-               TARGET_WARM_OVER_LIMIT, True, "x", "needs 30 in --minutes"),
+               "<=", TARGET_WARM_OVER_LIMIT, "x", "needs 30 in --minutes"),
         Target("pydub / warm render at 60 min", ratio(r60.baseline_s, r60.warm_s) if r60 else None,
-               TARGET_BASELINE_SPEEDUP, False, "x", "needs 60 in --minutes and the baseline at 60"),
-        Target("render peak 120 min / 10 min", ratio(peak120, peak10), TARGET_PEAK_GROWTH, True, "x",
-               "needs 10 and 120 in --minutes (and os.wait4)"),
-        Target("render peak at 120 min, MB", peak120 / MIB if peak120 else None, TARGET_PEAK_MB, True, "",
-               "needs 120 in --minutes (and os.wait4)"),
-        Target("footaudio --help start-up, s", startup_s, TARGET_STARTUP_S, True, "s"),
+               ">=", TARGET_BASELINE_SPEEDUP, "x", "needs 60 in --minutes and the baseline at 60"),
+        Target("render peak 120 min / 10 min", ratio(peak120, peak10), "<=", TARGET_PEAK_GROWTH, "x",
+               "needs 10 and 120 in --minutes"),
+        Target("render peak at 120 min, MB", peak120 / MIB if peak120 else None, "<", TARGET_PEAK_MB, "",
+               "needs 120 in --minutes"),
+        Target("footaudio --help start-up, s", startup_s, "<", TARGET_STARTUP_S, "s"),
     ]  # fmt: skip
     batch_missing = "--no-batch" if batch is None else (batch.error and "batch failed") or "batch not available"
     speedups: list[tuple[str, float | None]] = [("cold", None), ("warm", None)]
@@ -617,9 +706,9 @@ def targets(results: Sequence[LengthResult], startup_s: float | None, batch: Bat
         rerun = wall(batch.rerun)
     for label, value in speedups:
         found.append(
-            Target(f"batch --jobs 2 speed-up ({label})", value, TARGET_BATCH_SPEEDUP, False, "x", batch_missing)
+            Target(f"batch --jobs 2 speed-up ({label})", value, ">=", TARGET_BATCH_SPEEDUP, "x", batch_missing)
         )
-    found.append(Target("batch up-to-date rerun, s", rerun, TARGET_RERUN_S, True, "s", batch_missing))
+    found.append(Target("batch up-to-date rerun, s", rerun, "<", TARGET_RERUN_S, "s", batch_missing))
     return found
 
 
@@ -633,21 +722,16 @@ def print_report(
 ) -> None:
     import platform
 
-    from footaudio import __version__
-    from footaudio.tools import ffmpeg_version, find_ffmpeg
-
-    ffmpeg = find_ffmpeg()
+    info = bench.info
     print()
-    print(f"footaudio {__version__} benchmark; median of {args.repeat} run(s) per figure")
-    print(
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; ffmpeg: {ffmpeg_version(ffmpeg)} ({ffmpeg.source})"
-    )
+    print(f"footaudio {info['version']} benchmark; median of {args.repeat} run(s) per time, largest for memory")
+    print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"ffmpeg: {info['ffmpeg_version']} ({info['source']})")
     print()
     print("Render time (solo, light, default settings; wall seconds incl. start-up)")
     print(time_table(results))
     print()
-    print("Peak memory (max RSS, MB, largest of the runs)")
+    print("Peak memory (max RSS in MB; own = the Python process itself, tree = largest process incl. worker/ffmpeg)")
     print(memory_table(results))
     print()
     print("Start-up")
@@ -670,7 +754,7 @@ def print_report(
     for failure in bench.failures:
         print(f"  {failure}")
     print()
-    print(FOOTNOTES.strip("\n"))
+    print(FOOTNOTES.strip("\n").format(bench_mb=fmt_mb(self_peak())))
     print()
     print("Targets")
     found = targets(results, startup[0] if startup else None, batch)
@@ -683,21 +767,35 @@ Notes:
   cold       = first render with a fresh, empty clip cache (FOOTAUDIO_CACHE); warm = the same cache again.
   warm speed = seconds of audio per second of warm render.
   synth s    = the whole narration (distinct sentences joined) spoken in ONE pyttsx3 call at 140 wpm,
-               timed after the speech worker has started; encode s = ffmpeg encoding a silent mono
-               44.1 kHz track of the routine's length with libmp3lame at 128 kbit/s; limit = synth + encode.
-               A warm render does no synthesis, so warm/limit can fall below 1; warm/encode compares it with
-               the encoding alone. pyttsx3's eSpeak driver joins audio with bytes += (quadratic), so synth s
-               grows faster than the narration and the limit is loose at long lengths.
+               from after the speech worker's start-up until the WAV is complete; encode s = ffmpeg
+               encoding a silent mono 44.1 kHz track of the routine's length with libmp3lame at 128 kbit/s, -q 7;
+               limit = synth + encode. A warm render does no synthesis, so warm/limit can fall below 1;
+               warm/encode compares it with the encoding alone. pyttsx3's eSpeak driver grows its audio
+               buffer with bytes += (quadratic), so synth s grows faster than the narration and the limit
+               is loose at long lengths. LAME encodes digital silence about twice as fast as a real routine
+               (one check at 30 min: 2.7 s vs 5.6 s), so encode s is below the true encoding floor.
   pydub      = one AudioSegment grown with += per timeline item, exported with format="mp3",
                bitrate="128k" through the same ffmpeg; planning (from the warm cache) included.
-  memory     = max RSS of the footaudio (or pydub) Python process itself, from os.wait4; the speech
-               worker and ffmpeg are separate processes and are not counted.
+  own MB     = peak RSS (VmHWM) of the footaudio (or pydub) Python process itself; the speech worker and
+               ffmpeg are separate processes and are not counted. The targets use this figure.
+  tree MB    = ru_maxrss from os.wait4 on the child: the largest single process among the child and its
+               waited-for children (speech worker, ffmpeg); on Linux never below this script's own peak
+               (vfork + exec carries it over), which was {bench_mb} MB.
 """
 
 
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
+
+
+def self_peak() -> int | None:
+    """This script's own peak RSS in bytes (``None`` where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return _maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def parse_minutes(text: str) -> list[float]:
@@ -736,6 +834,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--_baseline", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_synth", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_neural", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--_info", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.minutes, args.repeat = list(QUICK_MINUTES), 1
@@ -752,6 +851,8 @@ def run_helper(args: argparse.Namespace) -> bool:
         helper_synth(float(args._synth[0]), Path(args._synth[1]))
     elif args._neural:
         helper_neural()
+    elif args._info:
+        helper_info()
     else:
         return False
     return True
@@ -762,8 +863,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run_helper(args):
         return 0
 
-    bench = Bench(args.quiet)
     try:
+        bench = Bench(args.quiet, load_info())
         startup = measure_startup(bench)
         results = [
             measure_length(bench, minutes, args.repeat, minutes <= args.skip_baseline_above) for minutes in args.minutes
