@@ -183,6 +183,24 @@ def test_ffmpeg_crashing_while_encoding_is_a_clear_error_and_leaves_nothing(tmp_
     assert not (tmp_path / "x.mp3").exists() and leftovers(tmp_path) == []
 
 
+def test_a_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path):
+    script = tmp_path / "ffmpeg"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *libmp3lame*) head -c 100000 >/dev/null; '
+        'echo "Error writing trailer: No space left on device" >&2; exit 1;; esac\n'
+        f'exec "{ffmpeg_path()}" "$@"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    target = tmp_path / "x.mp3"
+    result = footaudio("render", "-m", "3", "-o", str(target), env={**os.environ, "FOOTAUDIO_FFMPEG": str(script)})
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"Error: the disk is full while writing {target}; free some space and try again.\n",
+    )
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
 def test_ffmpeg_missing_is_a_clear_error(tmp_path):
     env = {**os.environ, "FOOTAUDIO_FFMPEG": str(tmp_path / "no-ffmpeg")}
     result = footaudio("render", "-m", "3", "-o", str(tmp_path / "x.mp3"), env=env)
