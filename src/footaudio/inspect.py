@@ -62,7 +62,7 @@ def describe(path: Path) -> str:
         f"Title:      {tags['TIT2'].text[0] if 'TIT2' in tags else settings.title}",
         f"Made by:    footaudio {payload.get('footaudio', '?')}",
         f"Settings:   {settings.minutes:g} min, {settings.mode}, {settings.pressure}, "
-        f"voice {settings.voice or 'default'}, rate {settings.rate}, seed {settings.seed}",
+        f"voice {settings.voice or 'default'}, rate {settings.rate}, seed {settings.seed}, engine {settings.engine}",
         f"Sound:      chime {options.chime}, ambience {options.ambience}, "
         f"captions {'yes' if options.captions else 'no'}, cover {'yes' if 'APIC:Cover' in tags else 'no'}",
         f"Audio:      MPEG-{info.version:g} Layer {info.layer}, {info.sample_rate} Hz, "
