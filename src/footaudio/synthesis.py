@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -122,27 +123,29 @@ def _read_clip(path: Path) -> Clip | None:
     try:
         record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         lufs = float(record["lufs"])
-        if hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
             return None  # damaged since it was cached: synthesize it again
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    clip = _read_wav(path)
+    clip = _read_wav(path, data)
     if clip is None:
         return None
     return Clip(path, clip.frames, clip.sample_rate, lufs)
 
 
-def _read_wav(path: Path) -> Clip | None:
+def _read_wav(path: Path, data: bytes | None = None) -> Clip | None:
+    """Check a WAV clip (``data``: its bytes, if already read) and return its shape."""
     try:
-        with wave.open(str(path), "rb") as clip:
+        with wave.open(io.BytesIO(data) if data is not None else str(path), "rb") as clip:
             if clip.getnchannels() != 1 or clip.getsampwidth() != 2:
                 return None
             frames, rate = clip.getnframes(), clip.getframerate()
             # A truncated file reports frames its data cannot back.
-            data = clip.readframes(frames)
+            samples = clip.readframes(frames)
     except (OSError, EOFError, wave.Error):
         return None
-    if frames == 0 or len(data) != frames * 2 or rate <= 0:
+    if frames == 0 or len(samples) != frames * 2 or rate <= 0:
         return None
     return Clip(path, frames, rate, math.nan)
 
