@@ -232,6 +232,10 @@ class ClipCache:
         return results  # type: ignore[return-value]
 
     def _writable_folder(self) -> Path:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise EngineError(
+                f"the clip cache {self.folder} is a file, not a folder; set {CACHE_ENV} to a writable folder."
+            )
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
