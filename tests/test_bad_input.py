@@ -768,8 +768,7 @@ CASES = [
         files={"cache-file": "x"},
         env={"FOOTAUDIO_CACHE": "{tmp}/cache-file"},
         code=1,
-        message="the clip cache {tmp}/cache-file is a file, not a folder; "
-        "set FOOTAUDIO_CACHE to a writable folder.",
+        message="the clip cache {tmp}/cache-file is a file, not a folder; set FOOTAUDIO_CACHE to a writable folder.",
     ),
     case(
         "env-cache-read-only",
