@@ -156,9 +156,15 @@ def write_mp3(
             f"cannot write {destination} ({exc.strerror or exc}); check the folder and free space."
         ) from exc
     finally:
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            for stream in (process.stdin, process.stderr):
+                # Unflushed audio meets a closed pipe here; that is expected after a failure.
+                with contextlib.suppress(OSError, ValueError):
+                    if stream is not None:
+                        stream.close()
         for leftover in (temporary, *side_files.values()):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
