@@ -322,7 +322,7 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
       footaudio batch sets/week.toml --index-only --feed-url https://example.org/feet
     """
     from .batch import parse_shard, run_batch, write_index
-    from .routineset import DEFAULT_SET_NAME, _slug, load_set_file, set_from_lists
+    from .routineset import DEFAULT_SET_NAME, load_set_file, set_from_lists
 
     given = {key: value for key, value in given.items() if value is not None}
     if set_file is not None:
@@ -347,7 +347,7 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
             else:
                 defaults[key] = value
         routine_set = set_from_lists(name or DEFAULT_SET_NAME, lists, defaults)
-    folder = output or routine_set.output or Path("out") / _slug(routine_set.name)
+    folder = output or routine_set.folder
     if index_only:
         missing = write_index(routine_set, folder, feed_url)
         click.echo(

@@ -66,6 +66,11 @@ class RoutineSet:
     templates: Path | None = None
     """Templates folder named by the set file, if any."""
 
+    @property
+    def folder(self) -> Path:
+        """Where the set goes unless told otherwise: the set file's ``output``, else ``out/<name>``."""
+        return self.output or Path("out") / _slug(self.name)
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "routine"
