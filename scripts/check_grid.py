@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from footaudio import FootaudioError, Settings, plan
 from footaudio.pacing import check_pacing
+
+from footaudio import FootaudioError, Settings, plan
 
 GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, 120)
 

@@ -13,7 +13,8 @@ import pytest
 
 from footaudio.errors import FootaudioError
 from footaudio.settings import Settings
-from footaudio.synthesis import ClipCache, Voice
+from footaudio.speech.cache import ClipCache
+from footaudio.speech.engine import Voice
 
 FAKE_RATE = 22_050
 # Calibrated on eSpeak NG at 140 words a minute: about 0.6 s per clip plus 67 ms per character.
@@ -75,11 +76,11 @@ def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def _engines_missing() -> str | None:
-    from footaudio.tools import find_ffmpeg, prepare_espeak
+    from footaudio.tools import find_espeak, find_ffmpeg
 
     try:
         find_ffmpeg()
-        prepare_espeak()
+        find_espeak()
     except FootaudioError as exc:
         return str(exc)
     return None
@@ -118,3 +119,10 @@ def rms(pcm: bytes, start_ms: int, end_ms: int, sample_rate: int = 44_100) -> fl
     if not samples:
         return 0.0
     return math.sqrt(sum(s * s for s in samples) / len(samples))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the real engines carries the ``engine`` mark, so ``-m "not engine"`` skips it."""
+    for item in items:
+        if "real_engines" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)

@@ -191,9 +191,10 @@ CASES = [
         message="{tmp}/folder is a folder; give a file name such as {tmp}/folder/routine.mp3.",
     ),
     case(
-        "output-folder-missing",
-        "render -o {tmp}/nowhere/x.mp3",
-        message="folder {tmp}/nowhere does not exist; create it first or choose another output path.",
+        "output-folder-under-a-file",
+        "render -o {tmp}/notes.txt/deeper/x.mp3",
+        files={"notes.txt": "x"},
+        message="{tmp}/notes.txt is a file, not a folder; choose another output path.",
     ),
     case(
         "output-folder-is-file",
@@ -819,11 +820,11 @@ def prepare(case: Case, tmp_path: Path, monkeypatch) -> None:
         def access(path, mode, **kwargs):
             return not (str(path) == str(locked) and mode & os.W_OK) and real_access(path, mode, **kwargs)
 
-        monkeypatch.setattr("footaudio.export.os.access", access)  # footaudio's modules share the os module
+        monkeypatch.setattr("footaudio.audio.mp3.os.access", access)  # footaudio's modules share the os module
     elif case.setup == "fast_time_limit":
-        monkeypatch.setattr("footaudio.templating.RENDER_TIME_LIMIT_S", 0.5)
+        monkeypatch.setattr("footaudio.script.templating.RENDER_TIME_LIMIT_S", 0.5)
     elif case.setup == "real_pyttsx3":  # the real engine reads FOOTAUDIO_SPEECH_TIMEOUT before it starts anything
-        from footaudio.synthesis import Pyttsx3Synthesizer
+        from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
 
         monkeypatch.setattr("footaudio.pipeline.default_synthesizer", lambda engine="pyttsx3": Pyttsx3Synthesizer())
     else:

@@ -12,7 +12,7 @@ import pytest
 
 from footaudio import __version__
 from footaudio.cli import main
-from footaudio.script import SSML_NS
+from footaudio.script.ssml import SSML_NS
 
 from .conftest import FakeSynthesizer, decode
 
@@ -21,6 +21,7 @@ from .conftest import FakeSynthesizer, decode
 def fake_engine(monkeypatch, tmp_path):
     fake = FakeSynthesizer()
     monkeypatch.setattr("footaudio.pipeline.default_synthesizer", lambda engine="pyttsx3": fake)
+    monkeypatch.setattr("footaudio.speech.engine._synthesizers", {"pyttsx3": fake})
     monkeypatch.setenv("FOOTAUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     return fake
@@ -90,6 +91,19 @@ def test_voices_lists_the_engine_voices(capsys):
     assert out.splitlines()[3].startswith("Engine piper ")
 
 
+def test_render_creates_missing_output_folders(capsys, tmp_path):
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "evening/calm/x.mp3")
+    assert (code, err) == (0, "")
+    assert out.startswith("Wrote evening/calm/x.mp3 ")
+    assert (tmp_path / "evening" / "calm" / "x.mp3").is_file()
+
+
+def test_a_failed_render_removes_the_folders_it_made(capsys, tmp_path):
+    code, _, err = run(capsys, "render", "-m", "3", "--voice", "nobody", "-o", "evening/calm/x.mp3")
+    assert code == 2 and err.startswith("Error: unknown voice 'nobody'")
+    assert not (tmp_path / "evening").exists()
+
+
 def test_version(capsys):
     code, out, _ = run(capsys, "--version")
     assert (code, out) == (0, f"footaudio, version {__version__}\n")
@@ -115,11 +129,6 @@ def test_version(capsys):
             ["render", "--voice", "fake/c"],
             2,
             "unknown voice 'fake/c'; did you mean 'fake/b'? run 'footaudio voices' to list the voices.",
-        ),
-        (
-            ["render", "-o", "nowhere/x.mp3"],
-            2,
-            "folder nowhere does not exist; create it first or choose another output path.",
         ),
     ],
 )
@@ -148,7 +157,7 @@ def test_unwritable_folder(capsys, tmp_path, monkeypatch):
     if os.geteuid() == 0:  # root writes anywhere; make the check see what a user would
         real_access = os.access
         monkeypatch.setattr(
-            "footaudio.export.os.access", lambda p, m: False if str(p) == str(locked) else real_access(p, m)
+            "footaudio.audio.mp3.os.access", lambda p, m: False if str(p) == str(locked) else real_access(p, m)
         )
     code, _, err = run(capsys, "render", "-o", str(locked / "x.mp3"))
     assert (code, err) == (2, f"Error: folder {locked} is not writable; choose another output path.\n")

@@ -293,7 +293,7 @@ TEMPLATE_SOURCE = st.one_of(
 def test_any_template_source_builds_or_is_refused_cleanly(source):
     # Nested loops can make a template slow; the time limit (a clean TemplateError) keeps examples short.
     try:
-        with mock.patch("footaudio.templating.RENDER_TIME_LIMIT_S", 1.0):
+        with mock.patch("footaudio.script.templating.RENDER_TIME_LIMIT_S", 1.0):
             _, script = build_with_routine(source)
     except FootaudioError as exc:
         assert_clean(exc)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from footaudio import Settings, UsageError, render
-from footaudio.synthesis import ClipCache
+from footaudio.speech.cache import ClipCache
 
 from .conftest import decode, ffmpeg_path
 
@@ -212,7 +212,7 @@ def test_ffmpeg_missing_is_a_clear_error(tmp_path):
 
 
 def test_a_cache_entry_altered_on_disk_is_caught_by_its_checksum_and_made_again(tmp_path):
-    from footaudio.pipeline import default_synthesizer
+    from footaudio.speech.engine import default_synthesizer
 
     cache = ClipCache(tmp_path)
     clip, _ = cache.get_or_make(default_synthesizer(), "Let your breath slow down.", None, 140)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import ExitStatus, FootaudioError, Interrupted, UsageError
 from .settings import DEFAULT_MINUTES, DEFAULT_RATE, DEFAULT_SEED, AudioOptions, Settings
 
@@ -211,12 +211,12 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
       footaudio script --minutes 7 --mode partner --format json
       footaudio script --minutes 20 --mode partner --pressure medium --check
     """
-    from .formats import as_json, as_ssml, as_text
     from .pipeline import plan
+    from .script.views import as_json, as_ssml, as_text
 
     routine = plan(settings, templates=templates)
     if check:
-        from .pacing import check_pacing
+        from .script.pacing import check_pacing
 
         report = check_pacing(routine.timeline, settings)
         click.echo(report.to_text(), nl=False)
@@ -245,21 +245,16 @@ def voices() -> None:
       footaudio render --voice gmw/en-us
       footaudio render --engine piper --voice en_US-joe-medium
     """
-    from .errors import EngineError
-    from .pipeline import default_synthesizer
+    from .speech.engine import list_voices
 
-    for engine in ("pyttsx3", "piper"):
-        synthesizer = default_synthesizer(engine)
-        try:
-            listed = synthesizer.voices()
-        except EngineError as exc:
-            click.echo(f"Engine {engine}: not available ({exc.message})")
+    for engine in list_voices():
+        if engine.problem is not None:
+            click.echo(f"Engine {engine.engine}: not available ({engine.problem})")
             continue
-        default = synthesizer.default_voice
-        click.echo(f"Engine {engine} ({synthesizer.engine_id}): {len(listed)} voices; * marks the default")
-        width = max((len(voice.id) for voice in listed), default=2)
-        for voice in listed:
-            marker = "*" if voice.id == default else " "
+        click.echo(f"Engine {engine.engine} ({engine.engine_id}): {len(engine.voices)} voices; * marks the default")
+        width = max((len(voice.id) for voice in engine.voices), default=2)
+        for voice in engine.voices:
+            marker = "*" if voice.id == engine.default else " "
             languages = ", ".join(voice.languages)
             click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
 
@@ -321,8 +316,9 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
       footaudio batch sets/week.toml --jobs 2 --shard 1/4
       footaudio batch sets/week.toml --index-only --feed-url https://example.org/feet
     """
-    from .batch import parse_shard, run_batch, write_index
-    from .routineset import DEFAULT_SET_NAME, load_set_file, set_from_lists
+    from .sets.index import write_index
+    from .sets.runner import parse_shard, run_batch
+    from .sets.setfile import DEFAULT_SET_NAME, load_set_file, set_from_lists
 
     given = {key: value for key, value in given.items() if value is not None}
     if set_file is not None:
@@ -408,7 +404,7 @@ def doctor() -> None:
     Example:
       footaudio doctor
     """
-    from .doctor import run_checks
+    from .doctor import doctor as run_checks
 
     results = run_checks()
     for result in results:
@@ -431,9 +427,39 @@ def info(file: Path) -> None:
     Example:
       footaudio info out/partner-firm-7min.mp3
     """
-    from .inspect import describe
+    from .info import info as read_info
 
-    click.echo(describe(file), nl=False)
+    click.echo(_format_info(read_info(file)), nl=False)
+
+
+def _format_info(found: Any) -> str:
+    """``footaudio info``'s text for a :class:`footaudio.info.RoutineInfo`."""
+    from .script.views import clock
+
+    settings, options, loudness = found.settings, found.options, found.loudness
+    length = f"{clock(found.length_ms)} ({found.length_ms / 1000:.3f} s)"
+    if found.altered:
+        length += (
+            f"; footaudio wrote {clock(found.written_length_ms)} ({found.written_length_ms / 1000:.3f} s), "
+            "so the file was cut or altered since"
+        )
+    lines = [
+        f"File:       {found.path}",
+        f"Title:      {found.title}",
+        f"Made by:    footaudio {found.version}",
+        f"Settings:   {settings.minutes:g} min, {settings.mode}, {settings.pressure}, "
+        f"voice {settings.voice or 'default'}, rate {settings.rate}, seed {settings.seed}, engine {settings.engine}",
+        f"Sound:      chime {options.chime}, ambience {options.ambience}, "
+        f"captions {'yes' if options.captions else 'no'}, cover {'yes' if found.has_cover else 'no'}",
+        f"Audio:      {found.audio_format}",
+        f"Length:     {length}",
+        f"Loudness:   {loudness.integrated:.1f} LUFS integrated, {loudness.true_peak:.1f} dBTP true peak, "
+        f"range {loudness.loudness_range:.1f} LU",
+        f"Chapters:   {len(found.chapters)}",
+    ]
+    lines += [f"  {clock(chapter.start_ms)}  {chapter.title}" for chapter in found.chapters]
+    lines.append(f"Render again: {found.render_command}")
+    return "\n".join(lines) + "\n"
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -458,7 +484,8 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare 'footaudio' (click 8.2+)
-            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            help_context = getattr(exc, "ctx", None)
+            click.echo(help_context.get_help() if help_context else str(exc))
             sys.exit(ExitStatus.OK)
         message = exc.format_message().strip().rstrip(".")
         context = getattr(exc, "ctx", None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import FootaudioError
 
-__all__ = ["Check", "run_checks"]
+__all__ = ["Check", "doctor"]
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,16 @@ def _python() -> Check:
 
 
 def _espeak() -> Check:
-    from .tools import prepare_espeak
+    from .tools import find_espeak
 
-    tool = prepare_espeak()
+    tool = find_espeak()
     return Check("ok", f"speech library: {tool.path} (from {tool.source})")
 
 
 def _pyttsx3() -> Check:
     from importlib.metadata import version
 
-    from .pipeline import default_synthesizer
+    from .speech.engine import default_synthesizer
 
     synthesizer = default_synthesizer("pyttsx3")
     voices = synthesizer.voices()
@@ -66,15 +66,14 @@ def _ffmpeg() -> Check:
 
 
 def _cache() -> Check:
-    from .synthesis import ClipCache
+    from .speech.cache import ClipCache
 
-    cache = ClipCache()
-    folder = cache._writable_folder()
+    folder = ClipCache().writable_folder()
     return Check("ok", f"clip cache {folder} is writable")
 
 
 def _piper() -> Check:
-    from .piper_engine import piper_available
+    from .speech.piper_engine import piper_available
 
     if piper_available():
         return Check("ok", "piper (the natural voice) is installed: use --engine piper")
@@ -82,10 +81,10 @@ def _piper() -> Check:
 
 
 def _test_render() -> Check:
-    from .audio import SAMPLE_RATE, SAMPLE_WIDTH
-    from .export import write_mp3
-    from .pipeline import default_synthesizer
-    from .synthesis import ClipCache
+    from .audio.mixing import SAMPLE_RATE, SAMPLE_WIDTH
+    from .audio.mp3 import write_mp3
+    from .speech.cache import ClipCache
+    from .speech.engine import default_synthesizer
     from .tools import configure_pydub, find_ffmpeg
 
     configure_pydub()
@@ -118,7 +117,7 @@ CHECKS: tuple[tuple[str, Callable[[], Check]], ...] = (
 )
 
 
-def run_checks() -> list[Check]:
+def doctor() -> list[Check]:
     """Run every check; a failing one reports its error instead of stopping the rest."""
     results = []
     for name, check in CHECKS:

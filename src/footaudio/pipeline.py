@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ._version import __version__
+from .audio.mp3 import check_destination
+from .audio.tags import SetContext
 from .errors import UsageError
-from .script import Script, parse_ssml
+from .files import remove_stale_temporaries
+from .script.ssml import Script, parse_ssml
+from .script.templating import render_ssml
+from .script.timeline import NarrationDoesNotFit, Timeline, build_timeline
 from .settings import MAX_MINUTES, AudioOptions, Settings, minutes_phrase
-from .synthesis import ClipCache, Clips, Pyttsx3Synthesizer, Synthesizer, resolve_voice, synthesize_clips
-from .templating import render_ssml
-from .timeline import NarrationDoesNotFit, Timeline, build_timeline
+from .speech.cache import ClipCache, Clips, synthesize_clips
+from .speech.engine import Synthesizer, choose_voice, default_synthesizer
 
 __all__ = ["DEFAULT_OUTPUT_DIR", "RenderResult", "Routine", "build_script", "default_output", "plan", "render"]
 
 DEFAULT_OUTPUT_DIR = Path("out")
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``."""
-
-_synthesizers: dict[str, Synthesizer] = {}
-
-
-def default_synthesizer(engine: str = "pyttsx3") -> Synthesizer:
-    """The shared synthesizer of an engine (``pyttsx3`` or ``piper``), made on first use.
-
-    Making one starts nothing: engines start when they first speak or list voices, and
-    ``engine_id`` is known without starting them.
-    """
-    if engine not in _synthesizers:
-        if engine == "piper":
-            from .piper_engine import PiperSynthesizer
-
-            _synthesizers[engine] = PiperSynthesizer()
-        else:
-            _synthesizers[engine] = Pyttsx3Synthesizer()
-    return _synthesizers[engine]
-
-
-def choose_voice(synthesizer: Synthesizer, wanted: str | None) -> str | None:
-    """The voice id to synthesize with: a listed voice (by id or name), or a Piper model path."""
-    if wanted is None:
-        return None
-    if wanted.lower().endswith(".onnx"):
-        return wanted  # a voice file; the engine checks it and says what is missing
-    return resolve_voice(synthesizer.voices(), wanted)
 
 
 @dataclass(frozen=True)
@@ -172,39 +151,75 @@ def render(
     synthesizer: Synthesizer | None = None,
     cache: ClipCache | None = None,
     progress: Progress | None = None,
-    album: str | None = None,
-    track: tuple[int, int] | None = None,
-    inputs: str | None = None,
+    set_context: SetContext | None = None,
     force: bool = False,
 ) -> RenderResult:
     """Render ``settings`` to an MP3 of exactly ``settings.minutes`` and return where it went.
 
-    With no ``output``, the file goes to ``out/<name>.mp3`` (the folder is created).
+    With no ``output``, the file goes to ``out/<name>.mp3``. Missing folders on the way
+    to the output are created, and removed again if the render fails.
     ``options`` set bit rate, loudness, chimes, ambience, captions and cover;
-    ``album`` and ``track`` tag the file as part of a routine set, and ``inputs``
-    records the digest a set uses to tell whether the file is up to date. A file at
-    ``output`` that footaudio did not write is only replaced with ``force``.
+    ``set_context`` tags the file as part of a routine set. A file at ``output`` that
+    footaudio did not write is only replaced with ``force``.
     """
-    from . import __version__
-    from .audio import pcm_blocks, sample_at
-    from .captions import lrc, webvtt
-    from .export import check_destination, remove_stale_temporaries, write_mp3
-    from .tags import DEFAULT_ALBUM, RoutineTags, write_tags
-
+    destination = Path(output) if output is not None else default_output(settings)
     options = options or AudioOptions()
-    if output is None:
-        destination = default_output(settings)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        destination = Path(output)
-    check_destination(destination, force=force)
+    check_destination(destination, force=force, create_folder=True)
+    options.cover_image()  # a bad cover fails now, before any folder is made
+    created = _make_folders(destination.parent)
+    try:
+        return _render_into(destination, settings, options, templates, synthesizer, cache, progress, set_context)
+    except BaseException:
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and any missing parents; return the ones made, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    created: list[Path] = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            for made in reversed(created):
+                with contextlib.suppress(OSError):
+                    made.rmdir()
+            raise UsageError(f"cannot create the folder {path} ({exc.strerror}); choose another output path.") from None
+        created.append(path)
+    return created
+
+
+def _render_into(
+    destination: Path,
+    settings: Settings,
+    options: AudioOptions,
+    templates: Path | None,
+    synthesizer: Synthesizer | None,
+    cache: ClipCache | None,
+    progress: Progress | None,
+    set_context: SetContext | None,
+) -> RenderResult:
+    from .audio.captions import lrc, webvtt
+    from .audio.mixing import pcm_blocks, sample_at
+    from .audio.mp3 import write_mp3
+    from .audio.tags import DEFAULT_ALBUM, RoutineTags, write_tags
+
     remove_stale_temporaries(destination.parent)
-    options.cover_image()  # a bad cover fails now, not after the work
     routine = plan(settings, templates=templates, synthesizer=synthesizer, cache=cache, progress=progress)
     timeline = routine.timeline
     total_frames = sample_at(timeline.total_ms)
 
-    def counted_blocks():
+    def counted_blocks() -> Iterator[bytes]:
         written = 0
         for block in pcm_blocks(timeline, routine.clips, options):
             written += len(block) // 2
@@ -212,7 +227,10 @@ def render(
                 progress("audio", written, total_frames)
             yield block
 
-    tags = RoutineTags(settings, __version__, options, album or DEFAULT_ALBUM, track, inputs)
+    context = set_context or SetContext(DEFAULT_ALBUM, (0, 0))
+    tags = RoutineTags(
+        settings, __version__, options, context.album, set_context.track if set_context else None, context.inputs
+    )
     companions = {}
     if options.captions:
         companions = {

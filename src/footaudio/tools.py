@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import EngineError
 
-__all__ = ["Tool", "configure_pydub", "find_ffmpeg", "prepare_espeak"]
+__all__ = ["Tool", "configure_pydub", "ffmpeg_version", "find_espeak", "find_ffmpeg", "load_espeak"]
 
 FFMPEG_ENV = "FOOTAUDIO_FFMPEG"
 
@@ -85,12 +85,9 @@ def configure_pydub() -> None:
 
 
 @functools.cache
-def prepare_espeak() -> Tool:
-    """Make eSpeak NG loadable for pyttsx3 before pyttsx3's espeak driver is imported.
+def find_espeak() -> Tool:
+    """Where eSpeak NG is, without loading it: a system eSpeak NG, else the ``espeakng-loader`` wheel's.
 
-    A system eSpeak NG wins. Otherwise the ``espeakng-loader`` wheel's library is
-    loaded with ``RTLD_GLOBAL``: pyttsx3 then finds it by its soname
-    ``libespeak-ng.so.1``, and ``ESPEAK_DATA_PATH`` tells it where its voices are.
     Only meaningful on Linux; other platforms use pyttsx3's native drivers.
     """
     if not sys.platform.startswith("linux"):
@@ -109,8 +106,30 @@ def prepare_espeak() -> Tool:
     soname = library.with_name("libespeak-ng.so.1")
     if soname.exists():
         library = soname
+    if not library.is_file():
+        raise EngineError(
+            f"the espeakng-loader wheel has no eSpeak NG library at {library}; "
+            "run 'pip install --force-reinstall espeakng-loader'."
+        )
+    return Tool(str(library), "espeakng-loader wheel")
+
+
+@functools.cache
+def load_espeak() -> Tool:
+    """Make eSpeak NG loadable for pyttsx3, before pyttsx3's espeak driver is imported.
+
+    The wheel's library is loaded with ``RTLD_GLOBAL``: pyttsx3 then finds it by its
+    soname ``libespeak-ng.so.1``, and ``ESPEAK_DATA_PATH`` tells it where its voices are.
+    Only the pyttsx3 worker process calls this: a globally loaded eSpeak NG clashes with
+    the one Piper links in, so it must never be loaded in a process that may run Piper.
+    """
+    tool = find_espeak()
+    if tool.source != "espeakng-loader wheel":
+        return tool
+    import espeakng_loader
+
     try:
-        ctypes.CDLL(str(library), mode=ctypes.RTLD_GLOBAL)
+        ctypes.CDLL(tool.path, mode=ctypes.RTLD_GLOBAL)
         data = espeakng_loader.get_data_path()
     except (OSError, RuntimeError) as exc:
         raise EngineError(
@@ -118,4 +137,4 @@ def prepare_espeak() -> Tool:
             "run 'pip install --force-reinstall espeakng-loader'."
         ) from exc
     os.environ["ESPEAK_DATA_PATH"] = data
-    return Tool(str(library), "espeakng-loader wheel")
+    return tool

@@ -1,0 +1,168 @@
+"""``footaudio info``: read back what footaudio wrote into an MP3, and measure it now."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .audio.loudness import Loudness, measure
+from .audio.tags import SETTINGS_TAG, read_chapters, settings_payload
+from .errors import UsageError
+from .settings import AudioOptions, Settings
+
+__all__ = ["Chapter", "RoutineInfo", "info", "render_command"]
+
+LENGTH_TOLERANCE_MS = 50
+"""A file whose real length differs from the length footaudio wrote by more than this was cut or altered."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter (step) of a routine, as stored in the file."""
+
+    start_ms: int
+    """Where the step starts."""
+
+    title: str
+    """The step's title."""
+
+
+@dataclass(frozen=True)
+class RoutineInfo:
+    """What a footaudio MP3 holds, read from its tags and measured from its audio."""
+
+    path: Path
+    """The file."""
+
+    title: str
+    """The title tag."""
+
+    version: str
+    """The footaudio version that wrote it."""
+
+    settings: Settings
+    """The settings it was rendered with."""
+
+    options: AudioOptions
+    """The sound options it was rendered with."""
+
+    has_cover: bool
+    """Whether cover art is embedded."""
+
+    audio_format: str
+    """e.g. ``MPEG-1 Layer 3, 44100 Hz, 128 kbit/s, mono``."""
+
+    length_ms: int
+    """The real length, from the MPEG headers (the encoder's frame count)."""
+
+    written_length_ms: int | None
+    """The length footaudio wrote into the tag (``TLEN``), if any."""
+
+    loudness: Loudness
+    """Measured now with ffmpeg's ebur128."""
+
+    chapters: tuple[Chapter, ...]
+    """The chapters in time order."""
+
+    @property
+    def altered(self) -> bool:
+        """Whether the file is no longer as long as footaudio wrote it (it was cut or changed)."""
+        return self.written_length_ms is not None and abs(self.written_length_ms - self.length_ms) > LENGTH_TOLERANCE_MS
+
+    @property
+    def render_command(self) -> str:
+        """The ``footaudio render`` command that makes the same file again."""
+        return render_command(self.settings, self.options, self.path)
+
+
+def render_command(settings: Settings, options: AudioOptions, output: Path) -> str:
+    """The ``footaudio render`` command line that makes the same file again."""
+    defaults_settings, defaults_options = Settings(), AudioOptions()
+    parts = ["footaudio", "render"]
+    for name, value in settings.to_dict().items():
+        if value != getattr(defaults_settings, name):
+            parts += [f"--{name}", f"{value:g}" if isinstance(value, float) else str(value)]
+    for name, value in options.to_dict().items():
+        if value == getattr(defaults_options, name):
+            continue
+        if isinstance(value, bool):
+            parts.append(f"--{name}")
+        else:
+            parts += [f"--{name}", f"{value:g}" if isinstance(value, float) else str(value)]
+    parts += ["-o", str(output)]
+    return shlex.join(parts)
+
+
+def _gapless_length_ms(path: Path, stream: object) -> int:
+    """The length from the MPEG headers: the Info frame's frame count less the encoder's delay and padding.
+
+    mutagen reads the frame count but not the delay and padding that ffmpeg's LAME
+    extension records, so gapless players would hear a few dozen milliseconds less.
+    """
+    length_ms = round(stream.length * 1000)  # type: ignore[attr-defined]
+    try:
+        with path.open("rb") as file:
+            file.seek(stream.frame_offset)  # type: ignore[attr-defined]
+            head = file.read(1024)
+    except OSError:
+        return length_ms
+    at = max(head.find(b"Info"), head.find(b"Xing"))
+    if at < 0 or len(head) < at + 144:
+        return length_ms
+    flags = int.from_bytes(head[at + 4 : at + 8], "big")
+    if flags & 0x0F != 0x0F:  # frames, bytes, table of contents and quality: the LAME extension follows
+        return length_ms
+    frames = int.from_bytes(head[at + 8 : at + 12], "big")
+    b0, b1, b2 = head[at + 141 : at + 144]
+    delay, padding = (b0 << 4) | (b1 >> 4), ((b1 & 0x0F) << 8) | b2
+    samples = frames * 1152 - delay - padding
+    rate = stream.sample_rate  # type: ignore[attr-defined]
+    return round(samples * 1000 / rate) if samples > 0 and rate else length_ms
+
+
+def info(path: Path | str) -> RoutineInfo:
+    """Read a footaudio MP3: its settings, format, real length, loudness and chapters."""
+    from mutagen import MutagenError
+    from mutagen.mp3 import MP3
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path} does not exist; give the path of an MP3 that footaudio wrote.")
+    try:
+        audio = MP3(str(path))
+    except MutagenError as exc:
+        raise UsageError(f"{path} is not an MP3 file ({exc}); give an MP3 that footaudio wrote.") from None
+    tags: Any = audio.tags or {}
+    if audio.tags is None or f"TXXX:{SETTINGS_TAG}" not in audio.tags:
+        raise UsageError(f"{path} has no footaudio settings tag; it was not written by footaudio.")
+    payload = settings_payload(audio.tags)
+    try:
+        if payload is None:
+            raise ValueError("damaged")
+        settings = Settings(**payload["settings"])
+        options = AudioOptions(**payload.get("audio", {}))
+    except (ValueError, KeyError, TypeError, UsageError):
+        raise UsageError(f"{path} has a damaged footaudio settings tag; render it again.") from None
+    try:
+        written = int(tags["TLEN"].text[0]) if "TLEN" in tags else None
+    except (ValueError, IndexError):
+        written = None
+    stream: Any = audio.info
+    chapters = [Chapter(chapter.start_ms, chapter.title) for chapter in read_chapters(tags)]
+    channels = "mono" if stream.channels == 1 else f"{stream.channels} channels"
+    return RoutineInfo(
+        path=path,
+        title=tags["TIT2"].text[0] if "TIT2" in tags else settings.title,
+        version=str(payload.get("footaudio", "?")),
+        settings=settings,
+        options=options,
+        has_cover="APIC:Cover" in tags,
+        audio_format=f"MPEG-{stream.version:g} Layer {stream.layer}, {stream.sample_rate} Hz, "
+        f"{stream.bitrate // 1000} kbit/s, {channels}",
+        length_ms=_gapless_length_ms(path, stream),
+        written_length_ms=written,
+        loudness=measure(path),
+        chapters=tuple(chapters),
+    )

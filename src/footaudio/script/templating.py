@@ -1,0 +1,222 @@
+"""Renders the narration templates (Jinja2, sandboxed) into footaudio SSML text.
+
+The shipped templates live in ``footaudio/templates``; ``--templates DIR`` puts a
+user's folder in front of them (same-name override) and keeps the shipped ones
+reachable as ``builtin/NAME`` for ``{% extends %}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import random
+import signal
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import TemplateError
+from ..settings import Settings
+from .planning import HoldSpec, RoutinePlan
+
+__all__ = ["ENTRY_TEMPLATE", "Wording", "render_ssml"]
+
+ENTRY_TEMPLATE = "routine.ssml.j2"
+RENDER_TIME_LIMIT_S = 10.0
+"""A template that takes longer than this (an endless loop, say) is stopped with an error."""
+
+
+class _TimeUp(Exception):
+    """Raised by the alarm when a template runs past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block after ``seconds`` (where the platform has interval timers).
+
+    A timer signal is the one way to stop a runaway Jinja loop without running the
+    template in another process; it is only available in the main thread on POSIX.
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Wording:
+    """Seeded choice of wording that never says the same sentence twice in a routine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._random = random.Random(f"{settings.seed}:{settings.mode}:{settings.pressure}")
+        self._used: set[str] = set()
+
+    def pick(self, options: Sequence[object]) -> object:
+        """One of ``options``, chosen by the seed (repeats allowed)."""
+        if isinstance(options, str) or not options:
+            return options
+        return self._random.choice(list(options))
+
+    def shuffle(self, options: Sequence[object]) -> list[object]:
+        """``options`` in a seeded order."""
+        shuffled = list(options)
+        self._random.shuffle(shuffled)
+        return shuffled
+
+    def say(self, *parts: str | Sequence[str]) -> str:
+        """A sentence made of one choice from each part, not used before in this routine.
+
+        Each part is a string or a list of alternatives; choices are joined with spaces.
+        """
+        families = [[part] if isinstance(part, str) else list(part) for part in parts]
+        if not all(families):
+            raise TemplateError("say() was given an empty list of alternatives.")
+        for _ in range(64):
+            sentence = _join(self._random.choice(family) for family in families)
+            if sentence not in self._used:
+                return self._remember(sentence)
+        unused = [
+            sentence
+            for sentence in (_join(combo) for combo in itertools.islice(itertools.product(*families), 20000))
+            if sentence not in self._used
+        ]
+        return self._remember(self._random.choice(unused) if unused else sentence)
+
+    def _remember(self, sentence: str) -> str:
+        self._used.add(sentence)
+        return sentence
+
+
+def spoken_length(minutes: float) -> str:
+    """``10 minutes``, ``7 and a half minutes``, ``1 minute``: how the narration says a length."""
+    whole, part = divmod(round(minutes * 60), 60)
+    if part == 0:
+        return f"{whole} minute" + ("" if whole == 1 else "s")
+    if part == 30:
+        return f"{whole} and a half minutes" if whole else "half a minute"
+    return f"about {round(minutes)} minutes"
+
+
+def _join(words: object) -> str:
+    return " ".join(" ".join(str(word) for word in words).split())  # type: ignore[attr-defined]
+
+
+def _hold(spec: HoldSpec, scale: float = 1.0) -> str:
+    from markupsafe import Markup
+
+    weight = f"{spec.weight * scale:.4g}"
+    text = f'<fa:hold weight="{weight}" min="{round(spec.min_s * 1000)}ms"'
+    if spec.max_s is not None:
+        text += f' max="{round(spec.max_s * 1000)}ms"'
+    return Markup(text + "/>")
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(templates: Path | None):
+    """A sandboxed environment per templates folder; it keeps compiled templates in memory.
+
+    Nothing compiled is stored on disk: a cache folder others can write to must never hold
+    code that footaudio would load and run.
+    """
+    from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    shipped = PackageLoader("footaudio.script", "templates")
+    loaders = [shipped, PrefixLoader({"builtin": shipped})]
+    if templates is not None:
+        loaders.insert(0, FileSystemLoader(str(templates)))
+    environment = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return environment
+
+
+def _template_location(exc: BaseException) -> str:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and frame.filename.endswith((".j2", ".jinja", ".ssml", ".xml", ".txt")):
+            return f"{frame.filename}, line {frame.lineno}"
+    return ENTRY_TEMPLATE
+
+
+def _plain(message: object) -> str:
+    return str(message).strip().rstrip(".")
+
+
+def check_templates_dir(templates: Path | None, option: str = "--templates") -> None:
+    """Fail early when ``--templates`` does not name a readable folder."""
+    if templates is None or Path(templates).is_dir():
+        return
+    if Path(templates).exists():
+        raise TemplateError(f"templates folder {str(templates)!r} is a file, not a folder; check {option}.")
+    raise TemplateError(f"templates folder {str(templates)!r} does not exist; check {option}.")
+
+
+def render_ssml(settings: Settings, templates: Path | None = None) -> str:
+    """Render the routine template for ``settings`` into footaudio SSML text."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    check_templates_dir(templates)
+    environment = _environment(Path(templates) if templates is not None else None)
+    wording = Wording(settings)
+    # Jinja's own |random would ignore --seed; the seeded choice keeps scripts reproducible.
+    environment.filters["random"] = wording.pick
+    plan = RoutinePlan(settings)
+    context = {
+        "settings": settings,
+        "minutes": settings.minutes,
+        "mode": settings.mode,
+        "pressure": settings.pressure,
+        "solo": settings.mode == "solo",
+        "partner": settings.mode == "partner",
+        "plan": plan,
+        "length": spoken_length(settings.minutes),
+        "say": wording.say,
+        "pick": wording.pick,
+        "shuffle": wording.shuffle,
+        "hold": _hold,
+    }
+    try:
+        with _time_limit(RENDER_TIME_LIMIT_S):
+            return environment.get_template(ENTRY_TEMPLATE).render(context)
+    except _TimeUp as exc:
+        raise TemplateError(
+            f"{_template_location(exc)}: the template did not finish within {RENDER_TIME_LIMIT_S:g} s "
+            "(an endless loop?); fix the template."
+        ) from None
+    except RecursionError as exc:
+        raise TemplateError(
+            f"{_template_location(exc)}: the template calls itself without end; fix the template."
+        ) from None
+    except TemplateSyntaxError as exc:
+        where = exc.filename or exc.name or ENTRY_TEMPLATE
+        raise TemplateError(f"template syntax error in {where}, line {exc.lineno}: {_plain(exc.message)}.") from exc
+    except TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name!r} was not found; check --templates and its includes.") from exc
+    except UndefinedError as exc:
+        raise TemplateError(f"{_template_location(exc)}: {_plain(exc.message)}; check the variable name.") from exc
+    except SecurityError as exc:
+        raise TemplateError(f"{_template_location(exc)}: the template sandbox refused: {_plain(exc)}.") from exc
+    except TemplateError as exc:
+        raise TemplateError(f"{_template_location(exc)}: {exc.message}") from None
+    except MemoryError:
+        raise TemplateError(f"{ENTRY_TEMPLATE}: the template made more text than fits in memory; fix it.") from None
+    except Exception as exc:  # a user's template can fail in any way Python code can
+        detail = _plain(exc) or type(exc).__name__
+        raise TemplateError(f"{_template_location(exc)}: template failed: {detail}.") from None

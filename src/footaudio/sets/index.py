@@ -1,0 +1,138 @@
+"""The index of a routine set's folder: manifest, playlist and podcast feed, rebuilt from the files."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..audio.tags import read_chapters, settings_payload
+from ..errors import UsageError
+from ..files import write_atomic
+from .setfile import RoutineSet
+
+__all__ = ["FEED", "MANIFEST", "PLAYLIST", "check_feed_url", "write_index"]
+
+MANIFEST = "manifest.json"
+PLAYLIST = "playlist.m3u8"
+FEED = "feed.xml"
+
+
+def check_feed_url(url: str) -> None:
+    """A feed needs the address the folder is served at."""
+    from urllib.parse import urlparse
+
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--feed-url {url!r} is not an http(s) URL; use e.g. --feed-url https://example.org/feet.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = None) -> list[str]:
+    """Rebuild ``manifest.json``, ``playlist.m3u8`` (and ``feed.xml``) from the files in ``folder``.
+
+    Returns the file names of routines that are not rendered yet. Hashes of files whose
+    size and modification time are unchanged are taken from the previous manifest.
+    """
+    if not folder.is_dir():
+        raise UsageError(f"folder {folder} does not exist; render the set first, or check --output.")
+    if feed_url is not None:
+        check_feed_url(feed_url)
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    previous: dict[str, dict[str, Any]] = {}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        old = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        previous = {entry["file"]: entry for entry in old["routines"]}
+    entries = []
+    missing = []
+    for spec in routine_set.routines:
+        path = folder / spec.filename
+        if not path.exists():
+            missing.append(spec.filename)
+            continue
+        stat = path.stat()
+        known = previous.get(spec.filename, {})
+        if known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns and known.get("sha256"):
+            sha256 = known["sha256"]
+        else:
+            sha256 = _sha256(path)
+        try:
+            tags = ID3(str(path))
+        except ID3NoHeaderError:
+            missing.append(spec.filename)
+            continue
+        stored = settings_payload(tags) or {}
+        chapters = [
+            {"title": chapter.title, "start_ms": chapter.start_ms, "end_ms": chapter.end_ms}
+            for chapter in read_chapters(tags)
+        ]
+        entries.append(
+            {
+                "file": spec.filename,
+                "track": spec.track,
+                "title": str(tags.get("TIT2", spec.settings.title)),
+                "length_ms": int(str(tags.get("TLEN", "0")) or 0),
+                "settings": stored.get("settings", spec.settings.to_dict()),
+                "audio": stored.get("audio", spec.options.to_dict()),
+                "inputs": stored.get("inputs"),
+                "chapters": chapters,
+                "sha256": sha256,
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+            }
+        )
+    manifest = {"set": routine_set.name, "footaudio": __version__, "routines": entries, "missing": missing}
+    write_atomic(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    playlist = ["#EXTM3U", f"#PLAYLIST:{routine_set.name}"]
+    for entry in entries:
+        playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
+    write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n")
+    if feed_url:
+        write_atomic(folder / FEED, _feed(routine_set.name, entries, feed_url))
+    return missing
+
+
+def _feed(name: str, entries: list[dict[str, Any]], base_url: str) -> str:
+    import xml.etree.ElementTree as ET
+    from email.utils import formatdate
+
+    itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+    ET.register_namespace("itunes", itunes)
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = name
+    ET.SubElement(channel, "link").text = base_url
+    ET.SubElement(channel, "description").text = f"{name}: guided foot massage routines made by footaudio."
+    ET.SubElement(channel, "language").text = "en"
+    ET.SubElement(channel, f"{{{itunes}}}author").text = "footaudio"
+    ET.SubElement(channel, f"{{{itunes}}}explicit").text = "false"
+    base = base_url.rstrip("/")
+    now = time.time()
+    for entry in entries:
+        item = ET.SubElement(channel, "item")
+        ET.SubElement(item, "title").text = entry["title"]
+        ET.SubElement(item, "guid", {"isPermaLink": "false"}).text = entry["sha256"]
+        # Later tracks get earlier dates so podcast apps list the set in order.
+        ET.SubElement(item, "pubDate").text = formatdate(now - entry["track"] * 60, usegmt=True)
+        ET.SubElement(
+            item, "enclosure", {"url": f"{base}/{entry['file']}", "length": str(entry["size"]), "type": "audio/mpeg"}
+        )
+        seconds = round(entry["length_ms"] / 1000)
+        ET.SubElement(
+            item, f"{{{itunes}}}duration"
+        ).text = f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        ET.SubElement(item, f"{{{itunes}}}episode").text = str(entry["track"])
+    ET.indent(rss, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode") + "\n"

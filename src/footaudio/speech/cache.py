@@ -1,0 +1,220 @@
+"""The clips stage: every sentence synthesized once, checked, mastered and cached on disk.
+
+The cache key is the engine, voice, rate, text and mastering version, so a clip is
+reused across routines and runs; clips enter the cache atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+import wave
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import EngineError
+from ..files import CACHE_ENV, default_cache_dir
+from ..script.ssml import Script, Speech
+from ..settings import Settings
+from .engine import Synthesizer
+from .mastering import MASTERING, Loudness, master_clips
+
+__all__ = ["Clip", "ClipCache", "Clips", "sentence_rate", "synthesize_clips"]
+
+MASTERING_BATCH = 16
+MASTERING_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One synthesized sentence, as a WAV file in the cache."""
+
+    path: Path
+    """The WAV file (16-bit mono PCM)."""
+
+    frames: int
+    """Number of samples in the file."""
+
+    sample_rate: int
+    """Sample rate of the file in Hz."""
+
+    lufs: float
+    """Integrated loudness of the clip as mastered, measured by ffmpeg's ebur128."""
+
+    @property
+    def ms(self) -> int:
+        """Length in whole milliseconds, rounded up so the clip always fits its slot."""
+        return -(-self.frames * 1000 // self.sample_rate)
+
+
+def _read_clip(path: Path) -> Clip | None:
+    """A cached clip, or ``None`` if its WAV or its record (loudness, checksum) is missing or damaged."""
+    try:
+        record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        lufs = float(record["lufs"])
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
+            return None  # damaged since it was cached: synthesize it again
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    clip = _read_wav(path, data)
+    if clip is None:
+        return None
+    return Clip(path, clip.frames, clip.sample_rate, lufs)
+
+
+def _read_wav(path: Path, data: bytes | None = None) -> Clip | None:
+    """Check a WAV clip (``data``: its bytes, if already read) and return its shape."""
+    try:
+        with wave.open(io.BytesIO(data) if data is not None else str(path), "rb") as clip:
+            if clip.getnchannels() != 1 or clip.getsampwidth() != 2:
+                return None
+            frames, rate = clip.getnframes(), clip.getframerate()
+            # A truncated file reports frames its data cannot back.
+            samples = clip.readframes(frames)
+    except (OSError, EOFError, wave.Error):
+        return None
+    if frames == 0 or len(samples) != frames * 2 or rate <= 0:
+        return None
+    return Clip(path, frames, rate, math.nan)
+
+
+class ClipCache:
+    """Synthesized and mastered sentences on disk, one WAV per engine, voice, rate and text."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
+
+    def path_for(self, engine_id: str, voice: str | None, rate: int, text: str) -> Path:
+        """Where the clip for these inputs lives."""
+        key = json.dumps([engine_id, voice, rate, text, MASTERING], ensure_ascii=False)
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return self.folder / digest[:2] / f"{digest}.wav"
+
+    def get_or_make(self, synthesizer: Synthesizer, text: str, voice: str | None, rate: int) -> tuple[Clip, bool]:
+        """The cached clip, synthesizing it first if missing or unreadable; and whether it was made."""
+        ((clip, made),) = self.get_many(synthesizer, [(text, rate)], voice)
+        return clip, made
+
+    def get_many(
+        self,
+        synthesizer: Synthesizer,
+        requests: list[tuple[str, int]],
+        voice: str | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[tuple[Clip, bool]]:
+        """Clips for ``(text, rate)`` requests: cached ones as they are, missing or broken ones made.
+
+        New sentences are synthesized one by one, then mastered in batches, then moved
+        into the cache atomically, so a concurrent run sees either no clip or a whole one.
+        """
+        engine = synthesizer.engine_id
+        results: list[tuple[Clip, bool] | None] = []
+        missing: list[tuple[int, str, int, Path]] = []
+        for text, rate in requests:
+            path = self.path_for(engine, voice, rate, text)
+            cached = _read_clip(path) if path.exists() else None
+            results.append((cached, False) if cached is not None else None)
+            if cached is None:
+                missing.append((len(results) - 1, text, rate, path))
+            elif progress is not None:
+                progress(1)
+        if not missing:
+            return results  # type: ignore[return-value]
+        with (
+            tempfile.TemporaryDirectory(prefix=".clips-", dir=self.writable_folder()) as work,
+            ThreadPoolExecutor(max_workers=MASTERING_WORKERS) as mastering,
+        ):
+            # Mastering (ffmpeg) runs on finished batches while the engine speaks the next ones.
+            pending: list[tuple[list[tuple[int, str, int, Path]], Future[list[Loudness]], list[Path]]] = []
+            for offset in range(0, len(missing), MASTERING_BATCH):
+                batch = missing[offset : offset + MASTERING_BATCH]
+                jobs = []
+                for index, text, rate, _ in batch:
+                    raw = Path(work) / f"{index}-raw.wav"
+                    synthesizer.synthesize(text, voice, rate, raw)
+                    if _read_wav(raw) is None:
+                        raise EngineError(
+                            f"the speech engine produced no usable audio for {text[:60]!r}; "
+                            "run 'footaudio voices' to check the engine, or try another --voice."
+                        )
+                    jobs.append((raw, Path(work) / f"{index}.wav"))
+                    if progress is not None:
+                        progress(1)
+                pending.append((batch, mastering.submit(master_clips, jobs), [out for _, out in jobs]))
+            for batch, future, outputs in pending:
+                for (index, text, _, path), loudness, mastered in zip(batch, future.result(), outputs, strict=True):
+                    clip = _read_wav(mastered)
+                    if clip is None:
+                        raise EngineError(f"mastering left no audio for {text[:60]!r}; check FOOTAUDIO_FFMPEG.")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    record = path.with_suffix(".json")
+                    staged = Path(work) / f"{index}.json"
+                    checksum = hashlib.sha256(mastered.read_bytes()).hexdigest()
+                    staged.write_text(
+                        json.dumps({"lufs": loudness.integrated, "true_peak": loudness.true_peak, "sha256": checksum})
+                    )
+                    # The record goes in first: a WAV in the cache always has its record beside it.
+                    os.replace(staged, record)
+                    os.replace(mastered, path)
+                    results[index] = (Clip(path, clip.frames, clip.sample_rate, loudness.integrated), True)
+        return results  # type: ignore[return-value]
+
+    def writable_folder(self) -> Path:
+        """The cache folder, created if needed; an error that says what to do if it cannot be written."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise EngineError(
+                f"the clip cache {self.folder} is a file, not a folder; set {CACHE_ENV} to a writable folder."
+            )
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineError(
+                f"cannot write to the clip cache {self.folder} ({exc.strerror}); set {CACHE_ENV} to a writable folder."
+            ) from exc
+        if not os.access(self.folder, os.W_OK):
+            raise EngineError(f"cannot write to the clip cache {self.folder}; set {CACHE_ENV} to a writable folder.")
+        return self.folder
+
+
+@dataclass(frozen=True)
+class Clips:
+    """The clip of every sentence of a script."""
+
+    by_sentence: dict[Speech, Clip]
+    """Clip for each distinct sentence (text and rate)."""
+
+    synthesized: int
+    """How many clips had to be synthesized (the rest came from the cache)."""
+
+    def ms(self, sentence: Speech) -> int:
+        """Length of a sentence's clip in milliseconds."""
+        return self.by_sentence[sentence].ms
+
+
+def sentence_rate(settings: Settings, sentence: Speech) -> int:
+    """Words per minute for one sentence: the routine's rate scaled by its prosody."""
+    return max(40, round(settings.rate * sentence.rate))
+
+
+def synthesize_clips(
+    script: Script,
+    settings: Settings,
+    synthesizer: Synthesizer,
+    voice: str | None,
+    cache: ClipCache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Clips:
+    """Synthesize (or fetch from the cache) every distinct sentence of ``script``."""
+    cache = cache or ClipCache()
+    sentences = list(dict.fromkeys(script.sentences))
+    requests = [(sentence.text, sentence_rate(settings, sentence)) for sentence in sentences]
+    results = cache.get_many(synthesizer, requests, voice, progress)
+    by_sentence = {sentence: clip for sentence, (clip, _) in zip(sentences, results, strict=True)}
+    return Clips(by_sentence, sum(made for _, made in results))

@@ -1,0 +1,288 @@
+"""Player-ready MP3s: format, tags, chapters, loudness, chimes, ambience, captions, `info`.
+
+Real renders (real ffmpeg; the real speech engine where levels matter), decoded and measured.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from footaudio import AudioOptions, SetContext, Settings, UsageError, render
+from footaudio.audio.loudness import measure
+from footaudio.audio.tags import SETTINGS_TAG
+from footaudio.cli import main
+
+from ..conftest import FakeSynthesizer, decode, ffmpeg_path, rms
+
+pytestmark = pytest.mark.usefixtures("real_engines")
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0\xff\x80\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def partner_render(tmp_path_factory):
+    """One real 6-minute partner render with rain, captions, a cover and a set's album and track."""
+    folder = tmp_path_factory.mktemp("player")
+    cover = folder / "cover.png"
+    cover.write_bytes(tiny_png())
+    options = AudioOptions(ambience="rain", captions=True, cover=str(cover), bitrate=192)
+    settings = Settings(minutes=6, mode="partner", pressure="medium", seed=4)
+    result = render(settings, folder / "evening.mp3", options=options, set_context=SetContext("Week one", (3, 12)))
+    return result, options
+
+
+def test_format_is_mpeg1_layer3_cbr_with_gapless_header(partner_render):
+    from mutagen.mp3 import MP3, BitrateMode
+
+    result, _ = partner_render
+    info = MP3(str(result.path)).info
+    assert (info.version, info.layer, info.sample_rate, info.bitrate, info.channels) == (1, 3, 44100, 192000, 1)
+    assert info.bitrate_mode == BitrateMode.CBR
+    # The Info (Xing) header with its LAME extension: frame count, encoder delay and padding.
+    data = result.path.read_bytes()
+    info_at = data.find(b"Info")
+    assert info_at > 0 and data[info_at + 120 : info_at + 124] == b"Lavc"
+    frames = int.from_bytes(data[info_at + 8 : info_at + 12], "big")
+    b0, b1, b2 = data[info_at + 141 : info_at + 144]
+    delay, padding = (b0 << 4) | (b1 >> 4), ((b1 & 0x0F) << 8) | b2
+    assert delay > 0 and frames * 1152 - delay - padding == 6 * 60 * 44_100
+    assert len(decode(result.path)) // 2 == 6 * 60 * 44_100  # and a gapless decoder gets exactly that
+
+
+def test_tags_say_what_it_is_and_hold_the_exact_settings(partner_render):
+    import json
+
+    from mutagen.id3 import ID3
+
+    result, options = partner_render
+    tags = ID3(str(result.path))
+    assert tags.version == (2, 3, 0)
+    assert str(tags["TIT2"]) == "Partner foot massage, medium, 6 min"
+    assert (str(tags["TPE1"]), str(tags["TALB"]), str(tags["TRCK"])) == ("footaudio", "Week one", "3/12")
+    assert str(tags["TCON"]) == "Meditation" and str(tags["TDRC"]).isdigit()  # TYER, read as v2.4
+    assert str(tags["TLEN"]) == "360000"
+    stored = json.loads(str(tags[f"TXXX:{SETTINGS_TAG}"]))
+    assert Settings(**stored["settings"]) == result.routine.settings
+    assert AudioOptions(**stored["audio"]) == options
+    assert tags["APIC:Cover"].mime == "image/png" and tags["APIC:Cover"].data == tiny_png()
+
+
+def test_chapters_equal_the_timeline_steps(partner_render):
+    from mutagen.id3 import ID3
+
+    result, _ = partner_render
+    steps = result.routine.timeline.steps
+    tags = ID3(str(result.path))
+    toc = tags["CTOC:toc"]
+    assert toc.flags & 0b11 == 0b11  # top-level and ordered
+    chapters = [tags[f"CHAP:{element}"] for element in toc.child_element_ids]
+    assert [(c.start_time, c.end_time, str(c.sub_frames["TIT2"])) for c in chapters] == [
+        (s.start_ms, s.end_ms, s.title) for s in steps
+    ]
+    # ffmpeg reads the same chapters (as `ffprobe -show_chapters` would).
+    metadata = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", str(result.path), "-f", "ffmetadata", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    starts = sorted(int(x) for x in re.findall(r"^START=(\d+)$", metadata, re.MULTILINE))
+    titles = re.findall(r"^title=(.*)$", metadata, re.MULTILINE)
+    # ffmpeg counts chapter times from before the encoder delay (1105 samples, 25 ms) that gapless
+    # players skip; the frames themselves hold the timeline's times, as mutagen shows above.
+    assert [step.start_ms - start for step, start in zip(steps, starts, strict=True)][1:] == [25] * (len(steps) - 1)
+    assert set(titles) >= {s.title for s in steps}
+
+
+def parse_vtt(text: str) -> list[tuple[int, int, str]]:
+    def ms(stamp: str) -> int:
+        hours, minutes, rest = stamp.split(":")
+        seconds, millis = rest.split(".")
+        return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
+
+    assert text.startswith("WEBVTT\n")
+    cues = []
+    for block in text.strip().split("\n\n")[1:]:
+        _number, timing, *words = block.split("\n")
+        start, end = timing.split(" --> ")
+        cues.append((ms(start), ms(end), "\n".join(words)))
+    return cues
+
+
+def test_captions_follow_the_voice(partner_render):
+    from mutagen.id3 import ID3
+
+    result, _ = partner_render
+    speech = [i for i in result.routine.timeline.items if i.kind == "speech"]
+    vtt = parse_vtt(result.path.with_suffix(".vtt").read_text(encoding="utf-8"))
+    assert vtt == [(i.start_ms, i.end_ms, i.text) for i in speech]
+    lrc = result.path.with_suffix(".lrc").read_text(encoding="utf-8")
+    lines = re.findall(r"^\[(\d\d):(\d\d)\.(\d\d)\](.+)$", lrc, re.MULTILINE)
+    assert [(int(m) * 60_000 + int(s) * 1000 + int(c) * 10, text) for m, s, c, text in lines] == [
+        (i.start_ms // 10 * 10, i.text) for i in speech
+    ]
+    tags = ID3(str(result.path))
+    sylt = tags.getall("SYLT")[0]
+    assert [(text, ms) for text, ms in sylt.text] == [(i.text, i.start_ms) for i in speech]
+    assert tags.getall("USLT")[0].text.splitlines() == [i.text for i in speech]
+
+
+@pytest.mark.parametrize(
+    ("mode", "pressure", "ambience"),
+    [
+        ("solo", "light", "none"),
+        ("solo", "medium", "ocean"),
+        ("solo", "firm", "brown"),
+        ("partner", "light", "rain"),
+        ("partner", "medium", "none"),
+        ("partner", "firm", "ocean"),
+    ],
+)
+def test_loudness_is_on_target_with_true_peak_headroom(tmp_path, mode, pressure, ambience):
+    options = AudioOptions(ambience=ambience)
+    result = render(Settings(minutes=4, mode=mode, pressure=pressure), tmp_path / "x.mp3", options=options)
+    loudness = measure(result.path)
+    assert abs(loudness.integrated - -16.0) <= 1.0, loudness
+    assert loudness.true_peak <= -1.0, loudness
+
+
+def test_another_loudness_target(tmp_path):
+    result = render(Settings(minutes=4), tmp_path / "quiet.mp3", options=AudioOptions(loudness=-23))
+    loudness = measure(result.path)
+    assert abs(loudness.integrated - -23.0) <= 1.0 and loudness.true_peak <= -1.0
+
+
+class SilentSynthesizer(FakeSynthesizer):
+    """Speaks silence, so what is left in the MP3 is the ambience alone."""
+
+    engine_id = "silent"
+
+    def synthesize(self, text, voice, rate, path):
+        import wave
+
+        with wave.open(str(path), "wb") as clip:
+            clip.setnchannels(1)
+            clip.setsampwidth(2)
+            clip.setframerate(22_050)
+            clip.writeframes(bytes(2 * 22_050 * 3))
+
+
+@pytest.mark.parametrize("ambience", ["rain", "ocean", "brown"])
+def test_ambience_is_ducked_under_speech_and_fills_the_holds(tmp_path, cache, ambience):
+    options = AudioOptions(ambience=ambience, chime="none")
+    result = render(
+        Settings(minutes=5), tmp_path / "a.mp3", options=options, synthesizer=SilentSynthesizer(), cache=cache
+    )
+    pcm = decode(result.path)
+    items = result.routine.timeline.items
+    # Skip the fades at both ends; measure well inside each item, away from the ramps.
+    inner = [i for i in items if i.start_ms > 10_000 and i.end_ms < result.routine.timeline.total_ms - 10_000]
+    speech = [rms(pcm, i.start_ms + 500, i.end_ms - 300) for i in inner if i.kind == "speech" and i.ms > 1500]
+    holds = [rms(pcm, i.start_ms + 1000, i.end_ms - 600) for i in inner if i.kind == "hold" and i.ms > 4000]
+    assert speech and holds
+    import math
+
+    ducked = 20 * math.log10(max(speech) / min(holds))
+    assert ducked <= -10, f"ambience under speech only {-ducked:.1f} dB below the holds"
+    assert min(holds) > 30  # audible in the holds
+
+
+def test_chime_styles_differ_and_none_is_silent(tmp_path, cache):
+    import hashlib
+
+    from footaudio.audio.chimes import render_sound
+    from footaudio.script.ssml import SOUND_MS
+
+    for name in SOUND_MS:
+        soft, bell, none = (render_sound(name, 44_100, style) for style in ("soft", "bell", "none"))
+        assert len(soft) == len(bell) == len(none) == SOUND_MS[name] * 441 // 10 * 2
+        assert hashlib.sha256(soft).digest() != hashlib.sha256(bell).digest()
+        assert none == bytes(len(none))
+    result = render(
+        Settings(minutes=3),
+        tmp_path / "c.mp3",
+        options=AudioOptions(chime="bell"),
+        synthesizer=SilentSynthesizer(),
+        cache=cache,
+    )
+    pcm = decode(result.path)
+    sounds = [i for i in result.routine.timeline.items if i.kind == "sound"]
+    assert all(rms(pcm, i.start_ms + 20, i.start_ms + 600) > 300 for i in sounds)
+
+
+def test_info_reads_back_what_footaudio_wrote(partner_render, capsys):
+    result, _ = partner_render
+    with pytest.raises(SystemExit) as caught:
+        main(["info", str(result.path)])
+    out = capsys.readouterr().out
+    assert caught.value.code == 0
+    assert "Title:      Partner foot massage, medium, 6 min\n" in out
+    assert "Length:     06:00.0 (360.000 s)\n" in out
+    assert re.search(r"Loudness:   -1[5-7]\.\d LUFS integrated, -\d+\.\d dBTP true peak", out)
+    assert f"Chapters:   {len(result.routine.timeline.steps)}\n" in out
+    assert "  00:00.0  Welcome\n" in out
+    assert out.rstrip().endswith(
+        f"Render again: footaudio render --minutes 6 --mode partner --pressure medium --seed 4 --bitrate 192 "
+        f"--ambience rain --captions --cover {tmp_cover(result.path)} -o {result.path}"
+    )
+
+
+def tmp_cover(path: Path) -> Path:
+    return path.parent / "cover.png"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"bitrate": 100},
+            "a bit rate of 100 kbps is not an MP3 rate; use --bitrate 64, 96, 112, 128, 160, 192, 224, 256 or 320.",
+        ),
+        ({"loudness": -5}, "a loudness of -5 LUFS is out of range; use --loudness from -30 to -15."),
+        ({"chime": "loud"}, "unknown chime 'loud'; use --chime soft, bell or none."),
+        ({"ambience": "forrest"}, "unknown ambience 'forrest'; use --ambience none, rain, ocean or brown."),
+    ],
+)
+def test_bad_audio_options(kwargs, message):
+    with pytest.raises(UsageError) as caught:
+        AudioOptions(**kwargs)
+    assert str(caught.value) == message
+
+
+def test_bad_cover_fails_before_any_work(tmp_path, fake_synth, cache):
+    (tmp_path / "cover.gif").write_bytes(b"GIF89a")
+    for cover, message in [
+        (
+            tmp_path / "nope.jpg",
+            f"cannot read the cover image {tmp_path / 'nope.jpg'} (No such file or directory); check --cover.",
+        ),
+        (
+            tmp_path / "cover.gif",
+            f"cover image {tmp_path / 'cover.gif'} is not a JPEG or PNG file; use --cover with a .jpg or .png.",
+        ),
+    ]:
+        with pytest.raises(UsageError) as caught:
+            render(
+                Settings(minutes=3),
+                tmp_path / "x.mp3",
+                options=AudioOptions(cover=str(cover)),
+                synthesizer=fake_synth,
+                cache=cache,
+            )
+        assert str(caught.value) == message
+    assert fake_synth.calls == [] and not (tmp_path / "x.mp3").exists()

@@ -1,0 +1,110 @@
+from pathlib import Path
+
+import pytest
+
+from footaudio import Settings, TemplateError, build_script
+from footaudio.script.ssml import Hold, Sound
+from footaudio.script.templating import render_ssml, spoken_length
+
+
+def test_same_settings_and_seed_give_the_identical_script():
+    settings = Settings(minutes=20, mode="partner", pressure="medium", seed=5)
+    assert render_ssml(settings) == render_ssml(settings)
+
+
+def test_different_seeds_give_different_wording():
+    first = build_script(Settings(minutes=20, seed=1))[1].sentences
+    second = build_script(Settings(minutes=20, seed=2))[1].sentences
+    assert first != second
+    assert len(first) == len(second)  # the same structure, other words
+
+
+@pytest.mark.parametrize("mode", ["solo", "partner"])
+@pytest.mark.parametrize("pressure", ["light", "medium", "firm"])
+def test_every_cell_is_a_complete_session(mode, pressure):
+    _, script = build_script(Settings(minutes=10, mode=mode, pressure=pressure))
+    names = [mark.name for mark in script.steps]
+    assert names[:3] == ["welcome", "safety", "preparation"]
+    assert names[-1] == "closing"
+    right = [n for n in names if n.startswith("right-")]
+    left = [n for n in names if n.startswith("left-")]
+    assert right and [n.replace("right-", "") for n in right] == [n.replace("left-", "") for n in left]
+    assert any(isinstance(item, Hold) for item in script.items)
+    assert any(isinstance(item, Sound) and item.name == "check-in" for item in script.items)
+    text = " ".join(s.text for s in script.sentences)
+    assert "not medical treatment" in text
+    assert "diabetes, neuropathy" in text
+    if mode == "partner":
+        assert "stop means stop" in text
+        assert "Giver" in text
+    else:
+        assert "Giver" not in text
+
+
+def test_spoken_length():
+    assert [spoken_length(m) for m in (1, 10, 7.5, 0.5, 12.2)] == [
+        "1 minute",
+        "10 minutes",
+        "7 and a half minutes",
+        "half a minute",
+        "about 12 minutes",
+    ]
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_user_template_overrides_the_shipped_one_by_name(tmp_path):
+    write(tmp_path, "routine.ssml.j2", (
+        '<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis">'
+        "<s>{{ say('Only this & that, for ' ~ length ~ '.') }}</s></speak>"
+    ))  # fmt: skip
+    _, script = build_script(Settings(minutes=3), tmp_path)
+    assert [s.text for s in script.sentences] == ["Only this & that, for 3 minutes."]
+
+
+def test_user_template_can_extend_the_shipped_one(tmp_path):
+    write(tmp_path, "routine.ssml.j2", (
+        '{% extends "builtin/routine.ssml.j2" %}'
+        '{% block closing %}<mark name="closing" fa:title="Bye"/><s>A "custom" goodbye &lt;3.</s>{% endblock %}'
+    ))  # fmt: skip
+    _, script = build_script(Settings(minutes=5), tmp_path)
+    assert script.sentences[-1].text == 'A "custom" goodbye <3.'
+    assert script.steps[0].name == "welcome"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("<speak>{% if %}</speak>", r"template syntax error in .*routine\.ssml\.j2, line 1: Expected an expression"),
+        (
+            "<speak>\n\n{{ minuets }}</speak>",
+            r"routine\.ssml\.j2, line 3: 'minuets' is undefined; check the variable name\.",
+        ),
+        (
+            "<speak>{{ settings.__class__.__mro__ }}</speak>",
+            r"routine\.ssml\.j2, line 1: .*unsafe|routine\.ssml\.j2, line 1: .*sandbox",
+        ),
+        ('<speak>{% include "nowhere.j2" %}</speak>', r"template 'nowhere\.j2' was not found"),
+    ],
+)
+def test_template_errors_name_the_file_and_line(tmp_path, template, message):
+    write(tmp_path, "routine.ssml.j2", template)
+    with pytest.raises(TemplateError, match=message):
+        build_script(Settings(minutes=3), tmp_path)
+
+
+def test_missing_templates_folder(tmp_path):
+    with pytest.raises(TemplateError, match=r"templates folder '.*nope' does not exist; check --templates\."):
+        build_script(Settings(), tmp_path / "nope")
+
+
+def test_the_example_templates_in_scripts_work():
+    folder = Path(__file__).parents[2] / "scripts" / "example-templates"
+    _, script = build_script(Settings(minutes=10, mode="partner"), folder)
+    assert script.sentences[-1].text == "Thank you for taking this time together."
+    assert script.steps[-1].name == "closing"

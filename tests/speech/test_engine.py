@@ -1,0 +1,186 @@
+"""Real pyttsx3/eSpeak NG and ffmpeg: render, decode and measure what was written."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from footaudio import EngineError, Settings, render
+from footaudio.audio.tags import read_settings_tag
+from footaudio.speech.cache import ClipCache
+from footaudio.speech.engine import default_synthesizer, resolve_voice
+from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
+
+from ..conftest import decode, rms
+
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("real_engines")]
+
+SPEECH_RMS = 500  # eSpeak NG speaks well above this
+QUIET_RMS = 20  # MP3 noise floor of digital silence stays far below this
+EDGE_MS = 120  # MP3 frames smear a little across item boundaries
+
+
+def assert_levels_follow_the_timeline(pcm: bytes, timeline) -> None:
+    checked = {"speech": 0, "hold": 0}
+    for item in timeline.items:
+        if item.kind not in checked or item.ms <= 2 * EDGE_MS + 200:
+            continue
+        level = rms(pcm, item.start_ms + EDGE_MS, item.end_ms - EDGE_MS)
+        if item.kind == "speech":
+            assert level > SPEECH_RMS, f"no speech at {item.start_ms} ms: {item.text!r} (rms {level:.0f})"
+        else:
+            assert level < QUIET_RMS, f"sound inside a hold at {item.start_ms} ms (rms {level:.0f})"
+        checked[item.kind] += 1
+    assert checked["speech"] >= 5 and checked["hold"] >= 3
+
+
+@pytest.mark.parametrize("minutes", [1, 30])
+def test_render_lasts_exactly_the_request_with_speech_where_planned(tmp_path, minutes):
+    result = render(Settings(minutes=minutes), tmp_path / "routine.mp3")
+    pcm = decode(result.path)
+    assert len(pcm) // 2 == minutes * 60 * 44_100  # exact to the sample, far inside 50 ms
+    assert_levels_follow_the_timeline(pcm, result.routine.timeline)
+    assert read_settings_tag(result.path)["settings"]["minutes"] == minutes
+
+
+def footaudio(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "footaudio", *args], capture_output=True, text=True, **kwargs)
+
+
+def test_cli_render_of_the_seven_minute_partner_firm_routine(tmp_path):
+    out = tmp_path / "x.mp3"
+    args = ["-m", "7", "--mode", "partner", "--pressure", "firm"]
+    rendered = footaudio("render", *args, "-o", str(out))
+    assert rendered.returncode == 0, rendered.stderr
+    assert rendered.stderr == ""
+    timeline = json.loads(footaudio("script", *args, "--format", "json", check=True).stdout)
+    pcm = decode(out)
+    assert len(pcm) // 2 == 420 * 44_100
+
+    # The JSON timeline, read the way the level check reads a Timeline.
+    items = [SimpleNamespace(**item, ms=item["end_ms"] - item["start_ms"]) for item in timeline["items"]]
+    assert_levels_follow_the_timeline(pcm, SimpleNamespace(items=items))
+    checked = footaudio("script", *args, "--check")
+    assert checked.returncode == 0, checked.stdout
+
+
+def temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(".footaudio-")]
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_render_leaves_nothing_at_the_destination(tmp_path, how):
+    destination = tmp_path / "long.mp3"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "footaudio", "render", "-m", "60", "-o", str(destination)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not temp_files(tmp_path) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the render finished before it could be interrupted"
+    time.sleep(0.3)  # well inside the encoding
+    process.send_signal(how)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert not destination.exists()
+    if how != signal.SIGKILL:
+        assert err == "Error: interrupted; nothing was written.\n"
+        assert temp_files(tmp_path) == []
+
+
+def test_real_voices_and_voice_choice(tmp_path):
+    synthesizer = default_synthesizer()
+    voices = synthesizer.voices()
+    assert len(voices) > 10
+    assert resolve_voice(voices, "English (America)") == resolve_voice(voices, "GMW/EN-US") == "gmw/en-us"
+    result = render(Settings(minutes=2, voice="gmw/en-us"), tmp_path / "us.mp3")
+    assert len(decode(result.path)) // 2 == 120 * 44_100
+
+
+def test_clips_are_checked_and_a_corrupt_cache_entry_is_made_again(tmp_path):
+    synthesizer = default_synthesizer()
+    cache = ClipCache(tmp_path)
+    clip, made = cache.get_or_make(synthesizer, "Rest your foot.", None, 140)
+    assert made and clip.frames > 0.3 * clip.sample_rate
+    again, made = cache.get_or_make(synthesizer, "Rest your foot.", None, 140)
+    assert (again, made) == (clip, False)
+    clip.path.write_bytes(b"RIFF garbage")
+    repaired, made = cache.get_or_make(synthesizer, "Rest your foot.", None, 140)
+    # eSpeak NG is not bit-exact from run to run; a couple of samples may differ.
+    assert made and abs(repaired.frames - clip.frames) < clip.sample_rate // 100
+    faster, _ = cache.get_or_make(synthesizer, "Rest your foot.", None, 220)
+    assert faster.path != clip.path and faster.frames < clip.frames
+
+
+def worker(tmp_path: Path, body: str) -> tuple[str, ...]:
+    script = tmp_path / "worker.py"
+    script.write_text("import json, sys, time\n" + body, encoding="utf-8")
+    return (sys.executable, str(script))
+
+
+READY = 'print(json.dumps({"ready": True, "driver": "stub"}), flush=True)\n'
+
+
+def test_a_speech_engine_that_never_starts_is_stopped_with_a_clear_error(tmp_path):
+    synthesizer = Pyttsx3Synthesizer(timeout_s=1)
+    synthesizer.worker_command = worker(tmp_path, "time.sleep(60)\n")
+    with pytest.raises(EngineError, match=r"^the speech engine did not finish starting the speech engine within 1 s"):
+        synthesizer.voices()
+
+
+def test_a_hanging_sentence_is_stopped_with_a_clear_error(tmp_path):
+    # 3 s leaves a loaded machine time to start the stub worker; the sentence itself never ends.
+    synthesizer = Pyttsx3Synthesizer(timeout_s=3)
+    synthesizer.worker_command = worker(tmp_path, READY + "for line in sys.stdin: time.sleep(60)\n")
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"did not finish speaking 'Hello\.' within 3 s and was stopped"):
+        ClipCache(tmp_path / "c").get_or_make(synthesizer, "Hello.", None, 140)
+    assert time.monotonic() - started < 20  # two tries (a fresh worker gets one more), then a clear error
+    assert not list((tmp_path / "c").rglob("*.wav"))
+
+
+def test_an_engine_that_cannot_load_says_how_to_fix_it(tmp_path):
+    synthesizer = Pyttsx3Synthesizer(timeout_s=10)
+    synthesizer.worker_command = worker(
+        tmp_path, 'print(json.dumps({"error": "RuntimeError: no eSpeak NG library"}), flush=True)\n'
+    )
+    with pytest.raises(EngineError) as caught:
+        synthesizer.voices()
+    assert str(caught.value) == (
+        "the speech engine pyttsx3 does not start (RuntimeError: no eSpeak NG library); "
+        "run 'pip install pyttsx3 espeakng-loader' or install eSpeak NG."
+    )
+
+
+def test_an_engine_that_writes_no_audio_is_an_error(tmp_path):
+    synthesizer = Pyttsx3Synthesizer(timeout_s=5)
+    synthesizer.worker_command = worker(
+        tmp_path, READY + 'for line in sys.stdin: print(json.dumps({"frames": 1, "rate": 22050}), flush=True)\n'
+    )
+    with pytest.raises(EngineError, match=r"^the speech engine produced no usable audio for 'Hello\.'"):
+        ClipCache(tmp_path / "c").get_or_make(synthesizer, "Hello.", None, 140)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(minutes=5, mode="solo", pressure="light"),
+        Settings(minutes=20, mode="partner", pressure="medium", seed=2),
+    ],
+    ids=lambda s: s.name,
+)
+def test_pacing_rules_hold_with_real_speech_lengths(settings):
+    from footaudio import plan
+    from footaudio.script.pacing import check_pacing
+
+    report = check_pacing(plan(settings).timeline, settings)
+    assert report.problems == ()
+    assert 0.15 <= report.speech_share <= 0.45

