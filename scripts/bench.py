@@ -265,9 +265,8 @@ def helper_synth(minutes: float, folder: Path) -> None:
     clock stops when the file is complete, not when the call returns; a failed try is retried
     with a fresh worker and not counted.
     """
-    from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
-
     from footaudio import EngineError, Settings, build_script
+    from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
 
     _, script = build_script(Settings(minutes=minutes))
     text = " ".join(dict.fromkeys(sentence.text for sentence in script.sentences))
@@ -320,9 +319,8 @@ def complete_wav_seconds(path: Path) -> float | None:
 
 def helper_neural() -> None:
     """Piper's real-time factor over about 20 routine sentences; prints JSON."""
-    from footaudio.speech.piper_engine import PiperSynthesizer
-
     from footaudio import Settings, build_script
+    from footaudio.speech.piper_engine import PiperSynthesizer
 
     _, script = build_script(Settings(minutes=10))
     sentences = list(dict.fromkeys(sentence.text for sentence in script.sentences))[:NEURAL_SENTENCES]

@@ -110,7 +110,8 @@ CASES = [
     case(
         "voice-unknown",
         "render --voice fake/c",
-        message="unknown voice 'fake/c'; did you mean 'fake/b'? run 'footaudio voices' to list the voices.",
+        message="unknown voice 'fake/c'; did you mean 'fake/b'? run 'footaudio voices' to list the voices; "
+        "Piper voices need --engine piper.",
     ),
     case(
         "voice-blank",
@@ -120,12 +121,12 @@ CASES = [
     case(
         "engine-unknown",
         "render --engine espeak",
-        message="unknown engine 'espeak'; use --engine pyttsx3 or piper.",
+        message="unknown engine 'espeak'; use --engine auto, pyttsx3 or piper.",
     ),
     case(
         "engine-typo",
         "render --engine pipr",
-        message="unknown engine 'pipr'; did you mean 'piper'? use --engine pyttsx3 or piper.",
+        message="unknown engine 'pipr'; did you mean 'piper'? use --engine auto, pyttsx3 or piper.",
     ),
     case("seed-word", "render --seed x", message="--seed 'x' is not a whole number; use e.g. --seed 3."),
     case("seed-fraction", "render --seed 1.5", message="--seed '1.5' is not a whole number; use e.g. --seed 3."),

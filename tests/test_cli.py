@@ -83,12 +83,14 @@ def test_script_check_reports_and_sets_the_exit_code(capsys):
 def test_voices_lists_the_engine_voices(capsys):
     code, out, _ = run(capsys, "voices")
     assert code == 0
-    assert out.splitlines()[:3] == [
+    lines = out.splitlines()
+    assert lines[0].startswith("Routines use ") and "auto picks" in lines[0]
+    assert lines[1:4] == [
         "Engine pyttsx3 (fake): 2 voices; * marks the default",
         "* fake/a  Fake A  [en]",
         "  fake/b  Fake B  [en]",
     ]
-    assert out.splitlines()[3].startswith("Engine piper ")
+    assert lines[4].startswith("Engine piper ")
 
 
 def test_render_creates_missing_output_folders(capsys, tmp_path):
@@ -128,7 +130,8 @@ def test_version(capsys):
         (
             ["render", "--voice", "fake/c"],
             2,
-            "unknown voice 'fake/c'; did you mean 'fake/b'? run 'footaudio voices' to list the voices.",
+            "unknown voice 'fake/c'; did you mean 'fake/b'? run 'footaudio voices' to list the voices; "
+            "Piper voices need --engine piper.",
         ),
     ],
 )

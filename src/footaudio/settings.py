@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 MODES = ("solo", "partner")
-ENGINES = ("pyttsx3", "piper")
+ENGINES = ("auto", "pyttsx3", "piper")
+"""``auto`` (the default) is the natural voice when ``footaudio[neural]`` is installed, else pyttsx3."""
 PRESSURES = ("light", "medium", "firm")
 MIN_MINUTES = 1.0
 MAX_MINUTES = 240.0
@@ -71,8 +72,9 @@ class Settings:
     seed: int = DEFAULT_SEED
     """Chooses among wordings; the same settings and seed give the same script."""
 
-    engine: str = "pyttsx3"
-    """Speech engine: ``pyttsx3`` (eSpeak NG, SAPI5, NSSpeechSynthesizer) or ``piper`` (neural, optional)."""
+    engine: str = "auto"
+    """Speech engine: ``auto`` (the best installed), ``pyttsx3`` (eSpeak NG, SAPI5, NSSpeechSynthesizer)
+    or ``piper`` (the natural voice, from ``footaudio[neural]``)."""
 
     total_ms: int = field(init=False, repr=False, compare=False)
     """Requested length in milliseconds, a multiple of 10 so it is a whole number of samples."""
@@ -121,7 +123,7 @@ class Settings:
         if self.engine not in ENGINES:
             raise UsageError(
                 f"unknown engine {self.engine!r}; {_suggest(str(self.engine), ENGINES)}"
-                f"use --engine {' or '.join(ENGINES)}."
+                f"use --engine {', '.join(ENGINES[:-1])} or {ENGINES[-1]}."
             )
         object.__setattr__(self, "mode", mode)
         object.__setattr__(self, "pressure", pressure)

@@ -65,6 +65,9 @@ class RoutineTags:
     inputs: str | None = None
     """Digest of everything the file was made from (routine sets use it to skip unchanged files)."""
 
+    engine_id: str | None = None
+    """The engine that spoke it (``auto`` resolved), e.g. ``piper-en_US-joe-medium``."""
+
 
 def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
     """Write title, artist, album, genre, year, settings and one chapter per step."""
@@ -115,6 +118,8 @@ def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
     payload = {"footaudio": tags.version, "settings": settings.to_dict(), "audio": tags.options.to_dict()}
     if tags.inputs is not None:
         payload["inputs"] = tags.inputs
+    if tags.engine_id:
+        payload["engine"] = tags.engine_id
     id3.add(TXXX(encoding=1, desc=SETTINGS_TAG, text=json.dumps(payload, sort_keys=True)))
     chapter_ids = []
     for index, step in enumerate(timeline.steps):

@@ -167,12 +167,12 @@ def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: in
 
     from ..pipeline import build_script
     from ..speech.cache import ClipCache, sentence_rate
-    from ..speech.engine import choose_voice, default_synthesizer
+    from ..speech.engine import choose_voice, default_synthesizer, engine_choice
     from ..speech.pyttsx3_engine import Pyttsx3Synthesizer
 
     wanted: dict[tuple[str, str | None], dict[tuple[str, int], None]] = {}
     for spec in routines:
-        engine = spec.settings.engine
+        engine, _ = engine_choice(spec.settings.engine)
         voice = choose_voice(default_synthesizer(engine), spec.settings.voice)
         _, script = build_script(spec.settings, templates)
         requests = wanted.setdefault((engine, voice), {})
