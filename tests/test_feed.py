@@ -25,7 +25,7 @@ def render_set(folder: Path, cache_folder: Path):
     from footaudio.synthesis import ClipCache
 
     routine_set = set_from_lists("Week one", {"minutes": [3], "mode": ["solo", "partner"]}, {"captions": True})
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     results = [
         render(
             spec.settings, folder / spec.filename, options=spec.options, synthesizer=FakeSynthesizer(),
