@@ -400,6 +400,25 @@ def test_one_render_at_a_time_and_a_short_queue(tmp_path):
         server.close()
 
 
+def test_kept_alive_connections_answer_without_a_delayed_ack_wait(served):
+    """Responses go out at once (TCP_NODELAY), not ~40 ms later when the client's delayed ACK arrives."""
+    import socket
+    import statistics
+
+    with open_socket("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP  # asyncio sets TCP_NODELAY on accepted connections only then
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    times = []
+    for _ in range(9):
+        started = time.perf_counter()
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        assert response.status == 200 and response.read()
+        times.append(time.perf_counter() - started)
+    connection.close()
+    assert statistics.median(times) < 0.030, times
+
+
 def test_the_url_and_qr_code_printed_for_the_phone():
     url = access_url("192.168.1.20", 8765, "abc")
     assert url == "http://192.168.1.20:8765/?token=abc"

@@ -62,7 +62,9 @@ def qr_text(url: str) -> str:
 
 def open_socket(host: str, port: int) -> socket.socket:
     """A listening socket, bound now so a port in use fails with a message before anything starts."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY on accepted connections only then, and without
+    # it every response on a kept-alive connection waits about 40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
