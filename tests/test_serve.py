@@ -254,16 +254,33 @@ def test_served_feed_uses_the_address_the_phone_used(served, library):
     import io
 
     parsed = podcastparser.parse("http://192.168.1.20:8765/feed.xml", io.BytesIO(feed))
-    assert parsed["cover_url"] == "http://192.168.1.20:8765/cover"
+    assert parsed["cover_url"] == "http://192.168.1.20:8765/cover.png"
     episodes = {episode["enclosures"][0]["url"]: episode for episode in parsed["episodes"]}
     for spec, result in zip(routine_set.routines, results, strict=True):
         episode = episodes[f"http://192.168.1.20:8765/files/week%20one/{spec.filename}"]
-        assert episode["total_time"] == 180 and episode["episode_art_url"] == "http://192.168.1.20:8765/cover"
+        assert episode["total_time"] == 180 and episode["episode_art_url"] == "http://192.168.1.20:8765/cover.png"
         assert [c["title"] for c in episode["chapters"]] == [s.title for s in result.routine.timeline.steps]
     assert b'podcast:transcript url="http://192.168.1.20:8765/files/week%20one/01-solo-light-3min.vtt"' in feed
     assert b'podcast:chapters url="http://192.168.1.20:8765/chapters/week%20one/01-solo-light-3min.mp3"' in feed
     # The same file gives the same feed.
     assert served.request("/feed.xml", headers={"Host": "192.168.1.20:8765"})[2] == feed
+
+
+def test_the_folders_own_cover_goes_into_the_served_feed(tmp_path):
+    from footaudio.feed import default_cover_png
+
+    server = Served(app(tmp_path))
+    try:
+        status, headers, body = server.request("/cover.png")
+        assert (status, headers["content-type"], body) == (200, "image/png", default_cover_png())
+        assert b'<itunes:image href="http://127.0.0.1:%d/cover.png" />' % server.port in server.request("/feed.xml")[2]
+        (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0 a JPEG")
+        feed = server.request("/feed.xml")[2]
+        assert b'<itunes:image href="http://127.0.0.1:%d/files/cover.jpg" />' % server.port in feed
+        status, headers, body = server.request("/files/cover.jpg")
+        assert (status, headers["content-type"]) == (200, "image/jpeg") and body.startswith(b"\xff\xd8")
+    finally:
+        server.close()
 
 
 def cli_error(capsys, *args: str) -> str:
@@ -329,6 +346,7 @@ def test_20_downloads_of_a_60_minute_file_while_a_routine_is_made(served, librar
         results.append((digest.hexdigest(), time.monotonic() - started))
 
     fields = {"minutes": "3", "mode": "partner", "pressure": "firm", "ambience": "rain", "chime": "bell"}
+    assert b"partner-firm-3min-rain" not in served.request("/feed.xml")[2]  # the feed as it was before
     started = time.monotonic()
     status, job = served.json("/api/render", method="POST", body=json.dumps(fields).encode(),
                               headers={"Content-Type": "application/json"})  # fmt: skip
@@ -353,6 +371,7 @@ def test_20_downloads_of_a_60_minute_file_while_a_routine_is_made(served, librar
     print(f"\n20 downloads: {total:.0f} MB/s together; render of 3 min alongside: {rendered:.1f} s")
     _, listed = served.json("/api/routines")
     assert "partner-firm-3min-rain-bellchime.mp3" in [routine["file"] for routine in listed["routines"]]
+    assert b"/files/partner-firm-3min-rain-bellchime.mp3" in served.request("/feed.xml")[2]
     assert (folder / "partner-firm-3min-rain-bellchime.vtt").is_file()
     assert [p.name for p in folder.glob(".footaudio-*")] in ([".footaudio-123.part"], [])  # only the fixture's
 

@@ -116,6 +116,7 @@ def app(
     queue = RenderQueue(folder, synthesizer=synthesizer, cache=cache, limit=queue_limit)
     suffix = f"?token={quote(token)}" if token else ""
     page = _static("index.html")
+    feeds: dict[tuple, str] = {}
 
     def absolute(request: Request, path: str) -> str:
         return f"{str(request.base_url).rstrip('/')}/{path}"
@@ -141,12 +142,6 @@ def app(
 
     async def icon(request: Request) -> Response:
         return Response(default_cover_png(), media_type="image/png", headers={"cache-control": "max-age=86400"})
-
-    async def cover(request: Request) -> Response:
-        found = cover_file()
-        if found is not None:
-            return _file_response(request, found, media_type(found))
-        return await icon(request)
 
     async def routines(request: Request) -> Response:
         listed = await run_in_threadpool(library.routines)
@@ -184,20 +179,26 @@ def app(
             if relative.endswith(".chapters.json"):
                 relative = "chapters/" + quote(relative.removesuffix(".chapters.json") + ".mp3")
             elif relative == DEFAULT_COVER and found is None:
-                relative = "cover"
+                relative = DEFAULT_COVER  # made up on request, like the page's icon
             else:
                 relative = "files/" + quote(relative)
             return absolute(request, relative + suffix)
 
-        title = f"footaudio: {folder.resolve().name}"
-        text = feed_xml(
-            title,
-            [routine.episode() for routine in listed],
-            url,
-            link=absolute(request, suffix),
-            cover=found.name if found is not None else DEFAULT_COVER,
-            self_url=absolute(request, f"feed.xml{suffix}"),
-        )
+        # Podcast apps poll the feed: it is rebuilt only when a file or the address asked for changes.
+        key = (str(request.base_url), found, tuple((r.file, r.mtime_ns, r.size, r.captions) for r in listed))
+        text = feeds.get(key)
+        if text is None:
+            text = feed_xml(
+                f"footaudio: {folder.resolve().name}",
+                [routine.episode() for routine in listed],
+                url,
+                link=absolute(request, suffix),
+                cover=found.name if found is not None else DEFAULT_COVER,
+                self_url=absolute(request, f"feed.xml{suffix}"),
+            )
+            if len(feeds) > 8:
+                feeds.clear()
+            feeds[key] = text
         return Response(text, media_type="application/rss+xml; charset=utf-8", headers={"cache-control": "no-cache"})
 
     async def make(request: Request) -> Response:
@@ -236,7 +237,7 @@ def app(
         Route("/static/{name}", static),
         Route("/manifest.webmanifest", manifest),
         Route("/icon.png", icon),
-        Route("/cover", cover),
+        Route(f"/{DEFAULT_COVER}", icon),
         Route("/feed.xml", feed),
         Route("/api/routines", routines),
         Route("/api/render", make, methods=["POST"]),
