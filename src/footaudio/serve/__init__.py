@@ -19,6 +19,8 @@ from .app import app
 __all__ = ["DEFAULT_PORT", "access_url", "app", "lan_address", "new_token", "open_socket", "qr_text", "run"]
 
 DEFAULT_PORT = 8765
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+"""Host names a loopback server answers to; any other name is a page trying DNS rebinding."""
 
 
 def lan_address() -> str:
@@ -113,10 +115,10 @@ def run(
     say("Press Ctrl-C to stop.")
     logging.getLogger("uvicorn.error").addFilter(_quiet_stop)
     config = uvicorn.Config(
-        app(folder, token),
+        app(folder, token, hosts=None if lan else LOOPBACK_NAMES),
         log_level="warning",
         # Downloads still running when asked to stop get this long, so stopping takes well under a second.
-        timeout_graceful_shutdown=0.2,
+        timeout_graceful_shutdown=0.1,
         proxy_headers=False,
         lifespan="on",
     )

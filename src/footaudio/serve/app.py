@@ -5,24 +5,25 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from http.cookies import SimpleCookie
 from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qs, parse_qsl, quote
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import UsageError
+from ..errors import FootaudioError, UsageError
 from ..feed import DEFAULT_COVER, chapters_json, default_cover_png, feed_xml
 from ..synthesis import ClipCache, Synthesizer
-from .jobs import QUEUE_LIMIT, RenderQueue, parse_form
+from .jobs import QUEUE_LIMIT, QueueFull, RenderQueue, parse_form
 from .library import Library
 from .media import CHAPTERS_TYPE, media_type, not_modified, resolve
 
@@ -106,10 +107,13 @@ def app(
     synthesizer: Synthesizer | None = None,
     cache: ClipCache | None = None,
     queue_limit: int = QUEUE_LIMIT,
+    hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``folder``; with ``token`` every request must carry it.
 
-    ``synthesizer`` and ``cache`` go to the renders made from the page (tests pass a fake).
+    ``hosts`` limits the Host header to these names (on loopback, this stops DNS rebinding:
+    another site's page reaching the server under its own name). ``synthesizer`` and
+    ``cache`` go to the renders made from the page (tests pass a fake).
     """
     folder = Path(folder)
     library = Library(folder)
@@ -202,6 +206,10 @@ def app(
         return Response(text, media_type="application/rss+xml; charset=utf-8", headers={"cache-control": "no-cache"})
 
     async def make(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+            # Another web site's page posting here (cross-site request forgery): refused.
+            return JSONResponse({"error": "forms from other sites are not accepted."}, status_code=403)
         body = await request.body()
         fields: object = None
         if request.headers.get("content-type", "").startswith("application/json"):
@@ -216,9 +224,12 @@ def app(
             settings, options = parse_form({key: str(value) for key, value in fields.items()})
             await run_in_threadpool(queue.check_voice, settings)
             job = queue.submit(settings, options)
+        except QueueFull as exc:
+            return JSONResponse({"error": exc.message}, status_code=429)
         except UsageError as exc:
-            full = exc.message.startswith("the queue is full")
-            return JSONResponse({"error": exc.message}, status_code=429 if full else 400)
+            return JSONResponse({"error": exc.message}, status_code=400)
+        except FootaudioError as exc:  # the speech engine is missing or broken on this computer
+            return JSONResponse({"error": exc.message}, status_code=503)
         return JSONResponse(queue.status(job.id), status_code=202)
 
     async def job(request: Request) -> Response:
@@ -250,4 +261,6 @@ def app(
     web.state.library = library
     if token:
         web.add_middleware(TokenGate, token=token)
+    if hosts is not None:
+        web.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     return web

@@ -20,10 +20,14 @@ from ..errors import FootaudioError, Interrupted, UsageError
 from ..settings import AudioOptions, Settings
 from ..synthesis import ClipCache, Synthesizer
 
-__all__ = ["QUEUE_LIMIT", "Job", "RenderQueue", "parse_form"]
+__all__ = ["QUEUE_LIMIT", "Job", "QueueFull", "RenderQueue", "parse_form"]
 
 QUEUE_LIMIT = 3
 """Routines that may wait behind the one being rendered."""
+
+
+class QueueFull(UsageError):
+    """Too many routines are waiting to be made."""
 
 
 def _number(value: str, option: str, example: str) -> float:
@@ -142,7 +146,7 @@ class RenderQueue:
                 return busy[0]
             waiting = len(self._waiting)
             if waiting >= self.limit:
-                raise UsageError(
+                raise QueueFull(
                     f"the queue is full ({waiting} routine{'s' if waiting != 1 else ''} waiting to be made); "
                     "try again when one is done."
                 )
