@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -528,4 +527,10 @@ def test_serve_refuses_a_missing_folder_and_a_port_in_use(tmp_path, capsys):
     assert err.startswith(f"Error: cannot listen on 127.0.0.1 port {port} (") and err.endswith(
         "); use --port with another number.\n"
     )
-    assert os.path.isdir(tmp_path)
+    for port in ("0", "70000"):
+        with pytest.raises(SystemExit) as caught:
+            main(["serve", str(tmp_path), "--port", port])
+        assert caught.value.code == 2
+        assert capsys.readouterr().err == (
+            f"Error: --port {port} is not a port number; use one from 1 to 65535, e.g. --port 8765.\n"
+        )

@@ -100,8 +100,8 @@ def run(
     """
     import uvicorn
 
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port {port} is not a port number; use one from 1024 to 65535, e.g. --port 8765.")
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port} is not a port number; use one from 1 to 65535, e.g. --port 8765.")
     if not folder.is_dir():
         raise UsageError(f"folder {folder} does not exist; give the folder your routines are in, e.g. out/.")
     host = lan_address() if lan else "127.0.0.1"
