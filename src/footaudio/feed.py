@@ -13,7 +13,7 @@ import os
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -76,8 +76,6 @@ class Episode:
     track: int | None = None
     transcript: str | None = None
     """Relative path of the WebVTT captions, if written."""
-
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def chapters_file(self) -> str:
