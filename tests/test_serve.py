@@ -455,6 +455,28 @@ def test_kept_alive_connections_answer_without_a_delayed_ack_wait(served):
     assert statistics.median(times) < 0.030, times
 
 
+def test_stopping_the_server_interrupts_a_render_and_leaves_nothing_behind(tmp_path):
+    web = app(tmp_path, synthesizer=FakeSynthesizer(), cache=ClipCache(tmp_path / ".clips"))
+    queue = web.state.queue
+    server = Served(web)
+    try:
+        status, job = server.json("/api/render", method="POST", body=b'{"minutes": "30"}',
+                                  headers={"Content-Type": "application/json"})  # fmt: skip
+        assert status == 202
+        deadline = time.monotonic() + 30
+        # Stopped while the MP3 is being written: its temporary file must go too.
+        while not list(tmp_path.glob(".footaudio-*.part")):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        started = time.monotonic()
+        server.close()
+    assert time.monotonic() - started < 2.0
+    assert queue.status(job["id"])["state"] == "failed"
+    assert queue.status(job["id"])["error"] == "the server stopped before the routine was finished."
+    assert not [p.name for p in tmp_path.iterdir() if p.name != ".clips"]
+
+
 def test_the_url_and_qr_code_printed_for_the_phone():
     url = access_url("192.168.1.20", 8765, "abc")
     assert url == "http://192.168.1.20:8765/?token=abc"

@@ -56,6 +56,12 @@ def test_play_jump_to_a_step_and_see_its_caption(tmp_path):
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
             page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+            # The narrowest phones in use: nothing sticks out sideways.
+            narrow = browser.new_page(viewport={"width": 360, "height": 740})
+            narrow.goto(f"http://127.0.0.1:{server.port}/")
+            narrow.wait_for_selector("#routines li button")
+            assert narrow.evaluate("() => document.documentElement.scrollWidth") <= 360
+            narrow.close()
             page.goto(f"http://127.0.0.1:{server.port}/")
             page.get_by_role("button", name=result.routine.settings.title).click()
             page.wait_for_selector("#chapters li")
