@@ -475,6 +475,33 @@ def _format_info(found: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False), metavar="[FOLDER]")
+@click.option("--lan", is_flag=True, help="Serve on the home network, with an access token in the URL and a QR code.")
+@click.option("--port", default=8765, show_default=True, type=int, metavar="N", help="Port to listen on.")
+def serve(folder: Path | None, lan: bool, port: int) -> None:
+    """Play the routines in FOLDER (default out/) on a phone, subscribe to them, and make new ones there.
+
+    Listens on 127.0.0.1 only, unless --lan: then on this machine's network address,
+    printing the URL with a random access token and a QR code to scan. Ctrl-C stops it.
+
+    \b
+    Examples:
+      footaudio serve
+      footaudio serve out/week --lan
+    """
+    from .pipeline import DEFAULT_OUTPUT_DIR
+    from .serve import run
+
+    if folder is None:
+        folder = DEFAULT_OUTPUT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+    try:
+        run(folder, lan=lan, port=port, say=click.echo)
+    except (Interrupted, KeyboardInterrupt):
+        click.echo("Stopped.")
+
+
 def _on_signal(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 

@@ -109,6 +109,24 @@ def test_chapters_equal_the_timeline_steps(partner_render):
     assert set(titles) >= {s.title for s in steps}
 
 
+def test_chapters_are_stored_in_time_order(partner_render):
+    from mutagen.id3 import ID3
+
+    result, _ = partner_render
+    steps = result.routine.timeline.steps
+    # mutagen lists frames in the order they are stored in the file.
+    stored = ID3(str(result.path)).getall("CHAP")
+    assert [(c.start_time, str(c.sub_frames["TIT2"])) for c in stored] == [(s.start_ms, s.title) for s in steps]
+    # ffmpeg's `-i` listing (what ffprobe and most players show) walks the frames in file order too.
+    listing = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-i", str(result.path)], capture_output=True, text=True
+    ).stderr
+    starts = [float(x) for x in re.findall(r"Chapter #\d+:\d+: start (\d+\.\d+)", listing)]
+    titles = re.findall(r"Chapter #\d+:\d+: .*\n\s+Metadata:\n\s+title\s+: (.*)", listing)
+    assert len(starts) == len(steps) and starts == sorted(starts) and starts[0] < starts[-1]
+    assert titles == [s.title for s in steps]
+
+
 def parse_vtt(text: str) -> list[tuple[int, int, str]]:
     def ms(stamp: str) -> int:
         hours, minutes, rest = stamp.split(":")

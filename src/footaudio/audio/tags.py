@@ -17,6 +17,7 @@ __all__ = [
     "RoutineTags",
     "SetContext",
     "StoredChapter",
+    "order_chapters",
     "read_chapters",
     "read_settings_tag",
     "settings_payload",
@@ -145,6 +146,42 @@ def write_tags(path: Path, tags: RoutineTags, timeline: Timeline) -> None:
             )
         )
     id3.save(str(path), v2_version=3)
+    order_chapters(path)
+
+
+def order_chapters(path: Path) -> None:
+    """Store the tag's CHAP frames in time order, in place.
+
+    mutagen writes frames sorted by size, so chapters land scrambled; readers that walk
+    the frames (ffmpeg, eyeD3) then list the steps out of order. Only the CHAP frames swap
+    places among themselves, so the tag keeps its size and every other frame its offset.
+    """
+    with open(path, "r+b") as file:
+        header = file.read(10)
+        if len(header) < 10 or header[:3] != b"ID3" or header[3] not in (3, 4) or header[5] & 0xC0:
+            return  # not a plain v2.3/v2.4 tag as mutagen writes it: leave it alone
+        size = (header[6] << 21) | (header[7] << 14) | (header[8] << 7) | header[9]
+        body = file.read(size)
+        frames: list[bytes] = []
+        offset = 0
+        while offset + 10 <= len(body) and body[offset : offset + 4] != b"\0\0\0\0":
+            raw = body[offset + 4 : offset + 8]
+            length = int.from_bytes(raw, "big")
+            if header[3] == 4:
+                length = (raw[0] << 21) | (raw[1] << 14) | (raw[2] << 7) | raw[3]
+            frames.append(body[offset : offset + 10 + length])
+            offset += 10 + length
+        slots = [index for index, frame in enumerate(frames) if frame[:4] == b"CHAP"]
+
+        def start_ms(frame: bytes) -> int:
+            end = frame.index(b"\0", 10)
+            return int.from_bytes(frame[end + 1 : end + 5], "big")
+
+        ordered = sorted((frames[index] for index in slots), key=start_ms)
+        for index, frame in zip(slots, ordered, strict=True):
+            frames[index] = frame
+        file.seek(10)
+        file.write(b"".join(frames))
 
 
 @dataclass(frozen=True)

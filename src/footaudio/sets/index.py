@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -100,39 +99,18 @@ def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = No
         playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
     write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n")
     if feed_url:
-        write_atomic(folder / FEED, _feed(routine_set.name, entries, feed_url))
+        write_atomic(folder / FEED, _feed(routine_set, folder, entries, feed_url))
     return missing
 
 
-def _feed(name: str, entries: list[dict[str, Any]], base_url: str) -> str:
-    import xml.etree.ElementTree as ET
-    from email.utils import formatdate
+def _feed(routine_set: RoutineSet, folder: Path, entries: list[dict[str, Any]], feed_url: str) -> str:
+    from .feed import episode_from_manifest, feed_xml, file_url, publish_companions
 
-    itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-    ET.register_namespace("itunes", itunes)
-    rss = ET.Element("rss", {"version": "2.0"})
-    channel = ET.SubElement(rss, "channel")
-    ET.SubElement(channel, "title").text = name
-    ET.SubElement(channel, "link").text = base_url
-    ET.SubElement(channel, "description").text = f"{name}: guided foot massage routines made by footaudio."
-    ET.SubElement(channel, "language").text = "en"
-    ET.SubElement(channel, f"{{{itunes}}}author").text = "footaudio"
-    ET.SubElement(channel, f"{{{itunes}}}explicit").text = "false"
-    base = base_url.rstrip("/")
-    now = time.time()
-    for entry in entries:
-        item = ET.SubElement(channel, "item")
-        ET.SubElement(item, "title").text = entry["title"]
-        ET.SubElement(item, "guid", {"isPermaLink": "false"}).text = entry["sha256"]
-        # Later tracks get earlier dates so podcast apps list the set in order.
-        ET.SubElement(item, "pubDate").text = formatdate(now - entry["track"] * 60, usegmt=True)
-        ET.SubElement(
-            item, "enclosure", {"url": f"{base}/{entry['file']}", "length": str(entry["size"]), "type": "audio/mpeg"}
-        )
-        seconds = round(entry["length_ms"] / 1000)
-        ET.SubElement(
-            item, f"{{{itunes}}}duration"
-        ).text = f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-        ET.SubElement(item, f"{{{itunes}}}episode").text = str(entry["track"])
-    ET.indent(rss, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode") + "\n"
+    episodes = [episode_from_manifest(entry) for entry in entries]
+    covers = (spec.options.cover_image("'cover'") for spec in routine_set.routines if spec.options.cover)
+    cover = publish_companions(folder, episodes, next(covers, None))
+    url = file_url(feed_url)
+    return feed_xml(
+        routine_set.name, episodes, url, link=feed_url, cover=cover, self_url=url(FEED),
+        available=lambda relative: (folder / relative).is_file(),
+    )  # fmt: skip
