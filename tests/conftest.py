@@ -10,11 +10,17 @@ from array import array
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from footaudio.errors import FootaudioError
 from footaudio.settings import Settings
 from footaudio.speech.cache import ClipCache
 from footaudio.speech.engine import Voice
+
+# Hypothesis's per-example deadline measures the shared machine's load, not the code: a
+# property either holds or it does not, so no deadline (a flaky test is a defect).
+hypothesis_settings.register_profile("footaudio", deadline=None)
+hypothesis_settings.load_profile("footaudio")
 
 FAKE_RATE = 22_050
 # Calibrated on eSpeak NG at 140 words a minute: about 0.6 s per clip plus 67 ms per character.

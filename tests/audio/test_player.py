@@ -18,7 +18,7 @@ from footaudio.audio.loudness import measure
 from footaudio.audio.tags import SETTINGS_TAG
 from footaudio.cli import main
 
-from ..conftest import FakeSynthesizer, decode, ffmpeg_path, rms
+from ..conftest import FakeSynthesizer, decode, fake_clip_ms, ffmpeg_path, rms
 
 pytestmark = pytest.mark.usefixtures("real_engines")
 
@@ -186,7 +186,7 @@ def test_another_loudness_target(tmp_path):
 
 
 class SilentSynthesizer(FakeSynthesizer):
-    """Speaks silence, so what is left in the MP3 is the ambience alone."""
+    """Speaks silence (as long as the fake's speech), so what is left in the MP3 is the ambience alone."""
 
     engine_id = "silent"
 
@@ -197,7 +197,7 @@ class SilentSynthesizer(FakeSynthesizer):
             clip.setnchannels(1)
             clip.setsampwidth(2)
             clip.setframerate(22_050)
-            clip.writeframes(bytes(2 * 22_050 * 3))
+            clip.writeframes(bytes(2 * fake_clip_ms(text) * 22_050 // 1000))
 
 
 @pytest.mark.parametrize("ambience", ["rain", "ocean", "brown"])

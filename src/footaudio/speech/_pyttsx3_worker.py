@@ -8,6 +8,7 @@ Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import sys
@@ -40,12 +41,51 @@ def _wait_until_spoken(engine) -> None:
         time.sleep(0.005)
 
 
-def _say(engine, text: str, path: str) -> tuple[int, int]:
+class _Espeak:
+    """Sets voice and rate on eSpeak NG so that they hold for the next utterance.
+
+    eSpeak NG runs in asynchronous mode under pyttsx3: ``espeak_SetParameter`` only
+    queues the new rate for eSpeak's own thread. pyttsx3's ``runAndWait`` then stops
+    its loop, and that calls ``espeak_Cancel`` whenever eSpeak's queue is busy, with
+    the queued rate or the end of the previous sentence. Cancel drops the queued rate
+    and restores the last applied one, so the sentence came out at the previous rate.
+    Here eSpeak's queue is drained before and after setting the rate (nothing is
+    left to cancel), and the rate eSpeak holds is read back before speaking.
+    """
+
+    def __init__(self, engine) -> None:
+        from pyttsx3.drivers import _espeak
+
+        self._espeak = _espeak
+        self._driver = engine.proxy._driver
+        # pyttsx3's GetParameter wrapper leaves out the "current value" argument.
+        self._get_parameter = _espeak.dll.espeak_GetParameter
+        self._get_parameter.argtypes = [ctypes.c_int, ctypes.c_int]
+        self._get_parameter.restype = ctypes.c_int
+
+    def settle(self) -> None:
+        """Wait until eSpeak's queue is empty and its thread idle."""
+        self._espeak.Synchronize()
+
+    def apply(self, voice: str | None, rate: int) -> None:
+        """Voice and rate, in force when this returns (the driver's setters, not pyttsx3's queue)."""
+        self.settle()
+        if voice:
+            self._driver.setProperty("voice", voice)  # synchronous in eSpeak NG
+        self._driver.setProperty("rate", rate)  # queued in eSpeak NG
+        self.settle()
+        applied = self._get_parameter(self._espeak.RATE, 1)
+        if applied != rate:
+            raise RuntimeError(f"eSpeak NG holds a rate of {applied} words a minute, not {rate}")
+
+
+def _say(engine, text: str, path: str, espeak: _Espeak | None = None) -> tuple[int, int]:
     """Speak ``text`` into ``path``; returns (frames, sample rate), frames 0 if it stayed empty.
 
-    pyttsx3's eSpeak driver now and then writes a WAV with no samples (about one
-    sentence in forty here, seemingly when its callback races the end of the
-    utterance); saying it again works, so a few quiet retries happen here.
+    pyttsx3's eSpeak driver used to write a WAV with no samples now and then (3 of
+    300 sentences), when a stray ``espeak_Cancel`` (see ``_Espeak``) cut the utterance;
+    with eSpeak settled first none of 300 came out empty. Saying it again works, so
+    a few quiet retries stay here as a safety net.
     """
     frames, rate = 0, 0
     for _ in range(EMPTY_RETRIES):
@@ -54,6 +94,8 @@ def _say(engine, text: str, path: str) -> tuple[int, int]:
         engine.save_to_file(text, path)
         engine.runAndWait()
         _wait_until_spoken(engine)
+        if espeak is not None:
+            espeak.settle()  # the utterance's last callback has returned
         if os.path.exists(path) and os.path.getsize(path) > 44:
             frames, rate = _check_wav(path)
             if frames > 0:
@@ -74,6 +116,7 @@ def main() -> int:
         engine = pyttsx3.init()
         driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
         default_voice = engine.getProperty("voice")
+        synced = _Espeak(engine) if driver == "espeak" else None
     except Exception as exc:
         _reply(channel, {"error": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -101,10 +144,13 @@ def main() -> int:
                 _reply(channel, {"voices": voices})
             elif op == "say":
                 path = request["path"]
-                if request.get("voice"):
-                    engine.setProperty("voice", request["voice"])
-                engine.setProperty("rate", int(request["rate"]))
-                frames, rate = _say(engine, request["text"], path)
+                if synced is not None:
+                    synced.apply(request.get("voice"), int(request["rate"]))
+                else:
+                    if request.get("voice"):
+                        engine.setProperty("voice", request["voice"])
+                    engine.setProperty("rate", int(request["rate"]))
+                frames, rate = _say(engine, request["text"], path, synced)
                 if frames == 0:
                     _reply(channel, {"error": "the engine wrote no audio"})
                     continue

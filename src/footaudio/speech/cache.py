@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import wave
 from collections.abc import Callable
@@ -138,12 +139,7 @@ class ClipCache:
                 jobs = []
                 for index, text, rate, _ in batch:
                     raw = Path(work) / f"{index}-raw.wav"
-                    synthesizer.synthesize(text, voice, rate, raw)
-                    if _read_wav(raw) is None:
-                        raise EngineError(
-                            f"the speech engine produced no usable audio for {text[:60]!r}; "
-                            "run 'footaudio voices' to check the engine, or try another --voice."
-                        )
+                    _synthesize_plausibly(synthesizer, text, voice, rate, raw)
                     jobs.append((raw, Path(work) / f"{index}.wav"))
                     if progress is not None:
                         progress(1)
@@ -181,6 +177,63 @@ class ClipCache:
         if not os.access(self.folder, os.W_OK):
             raise EngineError(f"cannot write to the clip cache {self.folder}; set {CACHE_ENV} to a writable folder.")
         return self.folder
+
+
+# Clip length against words / rate, measured on routine sentences (4 to 27 words; all 205 of
+# the six 10-minute routines with eSpeak, every tenth with Piper) at 40 to 390 words a minute,
+# plus one-word sentences. eSpeak NG (default voice): 0.60 to 1.28 times words / rate, at
+# least 0.41 (letters spelled at 390 wpm), up to 2.4 for a single word (lead-in and tail).
+# Piper (en_US joe-medium): 0.68 to 1.25, up to 2.9 for a single word. A voice that spells
+# English out letter by letter (eSpeak's Japanese) takes 3.9 times, one that skips it
+# (eSpeak's Faroese) 0.1 times.
+PLAUSIBLE_SHORTEST = 0.3
+"""A clip shorter than this times words / rate is cut short or empty."""
+
+PLAUSIBLE_LONGEST = 2.5
+"""A clip longer than this times words / rate, plus PLAUSIBLE_LEAD_S, is not this text spoken."""
+
+PLAUSIBLE_LEAD_S = 1.0
+"""Seconds of lead-in, tail and pauses a clip may have on top of its words."""
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _implausible(seconds: float, text: str, rate: int, slowest_rate: int | None) -> str | None:
+    """Why a clip of ``seconds`` cannot be ``text`` spoken at ``rate`` words a minute; ``None`` if it can."""
+    words = len(_WORD.findall(_TAG.sub(" ", text)))
+    if words == 0:
+        return None
+    spoken = max(rate, slowest_rate or 0)  # an engine that cannot speak slower speaks faster
+    expected = words * 60 / spoken
+    plural = "s" * (words != 1)
+    about = f"{text[:60]!r}, {words} word{plural} that take about {expected:.1f} s at {spoken} words a minute"
+    if seconds < PLAUSIBLE_SHORTEST * expected:
+        return f"took only {seconds:.1f} s to say {about}"
+    if seconds > PLAUSIBLE_LONGEST * expected + PLAUSIBLE_LEAD_S:
+        return f"took {seconds:.1f} s to say {about}"
+    return None
+
+
+def _synthesize_plausibly(synthesizer: Synthesizer, text: str, voice: str | None, rate: int, path: Path) -> None:
+    """Speak ``text`` into ``path``; a clip far too long or short for its words is made once more, then refused."""
+    problem = None
+    for _ in range(2):
+        synthesizer.synthesize(text, voice, rate, path)
+        clip = _read_wav(path)
+        if clip is None:
+            raise EngineError(
+                f"the speech engine produced no usable audio for {text[:60]!r}; "
+                "run 'footaudio voices' to check the engine, or try another --voice."
+            )
+        problem = _implausible(clip.frames / clip.sample_rate, text, rate, getattr(synthesizer, "slowest_rate", None))
+        if problem is None:
+            return
+    name = voice or synthesizer.default_voice
+    raise EngineError(
+        f"the voice {name!r} {problem} (twice); it does not seem to speak this text: "
+        "choose another --voice ('footaudio voices' lists them)."
+    )
 
 
 @dataclass(frozen=True)

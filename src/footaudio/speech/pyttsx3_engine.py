@@ -25,6 +25,7 @@ __all__ = ["TIMEOUT_ENV", "Pyttsx3Synthesizer", "pyttsx3_engine_id", "speech_tim
 
 TIMEOUT_ENV = "FOOTAUDIO_SPEECH_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
+ESPEAK_SLOWEST_RATE = 80  # eSpeak NG speaks anything slower at this rate
 
 
 def speech_timeout() -> float:
@@ -50,6 +51,14 @@ def pyttsx3_engine_id() -> str:
     return "pyttsx3-espeak"
 
 
+def _read_replies(process: subprocess.Popen[str], replies: queue.Queue[dict | None]) -> None:
+    """Put each JSON reply of one worker process into that process's queue; ``None`` at its end."""
+    for line in process.stdout:  # type: ignore[union-attr]
+        with contextlib.suppress(json.JSONDecodeError):
+            replies.put(json.loads(line))
+    replies.put(None)
+
+
 class Pyttsx3Synthesizer:
     """pyttsx3 (eSpeak NG, SAPI5 or NSSpeechSynthesizer) in a worker process.
 
@@ -65,14 +74,21 @@ class Pyttsx3Synthesizer:
             timeout_s = speech_timeout()
         self.timeout_s = timeout_s
         self._process: subprocess.Popen[str] | None = None
+        # The replies of the running worker process; each process has a queue of its own.
         self._replies: queue.Queue[dict | None] = queue.Queue()
         self._log: IO[str] | None = None
+        self._closes_at_exit = False
         self.info: dict = {}
 
     @property
     def engine_id(self) -> str:
         """``pyttsx3-<driver>``, e.g. ``pyttsx3-espeak``; known without starting the engine."""
         return pyttsx3_engine_id()
+
+    @property
+    def slowest_rate(self) -> int | None:
+        """Words per minute below which the engine speaks no slower (eSpeak NG: 80), if known."""
+        return ESPEAK_SLOWEST_RATE if self.engine_id == "pyttsx3-espeak" else None
 
     @property
     def default_voice(self) -> str | None:
@@ -113,7 +129,14 @@ class Pyttsx3Synthesizer:
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.poll() is None:
             return
-        self._replies = queue.Queue()
+        # A new queue per worker process, handed to its own reader thread: the reader of a
+        # killed worker may still be reading (a helper process of the engine can hold its
+        # stdout open), and whatever it gets then, its end-of-output marker included, goes
+        # into the dead worker's queue, never into the new worker's.
+        replies: queue.Queue[dict | None] = queue.Queue()
+        self._replies = replies
+        if self._log is not None:
+            self._log.close()  # a killed worker's
         # Lives as long as the worker (closed in close()), to quote its last words on a crash.
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         try:
@@ -128,8 +151,10 @@ class Pyttsx3Synthesizer:
             )
         except OSError as exc:
             raise EngineError(f"cannot start the speech engine ({exc}); reinstall footaudio.") from exc
-        atexit.register(self.close)
-        threading.Thread(target=self._read_replies, args=(self._process,), daemon=True).start()
+        if not self._closes_at_exit:
+            atexit.register(self.close)
+            self._closes_at_exit = True
+        threading.Thread(target=_read_replies, args=(self._process, replies), daemon=True).start()
         hello = self._wait(self.timeout_s, "starting the speech engine")
         if "error" in hello:
             self.close()
@@ -138,12 +163,6 @@ class Pyttsx3Synthesizer:
                 "run 'pip install pyttsx3 espeakng-loader' or install eSpeak NG."
             )
         self.info = hello
-
-    def _read_replies(self, process: subprocess.Popen[str]) -> None:
-        for line in process.stdout:  # type: ignore[union-attr]
-            with contextlib.suppress(json.JSONDecodeError):
-                self._replies.put(json.loads(line))
-        self._replies.put(None)
 
     def _request(self, message: dict, limit: float) -> dict:
         self._ensure_started()
