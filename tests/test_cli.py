@@ -191,3 +191,26 @@ def test_help_carries_examples(capsys):
     for command in ("render", "script", "voices"):
         code, out, _ = run(capsys, command, "--help")
         assert code == 0 and "Example" in out and f"footaudio {command}" in out
+
+
+def test_render_with_captions_lists_every_file_it_wrote(capsys, tmp_path):
+    code, out, err = run(capsys, "render", "-m", "3", "--captions", "-o", "evening.mp3")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert re.fullmatch(r"Wrote evening\.mp3 \(Solo foot massage, light, 3 min; 180\.000 s, \d+ steps, \d+ sentences\)",
+                        lines[0])  # fmt: skip
+    assert lines[1:] == ["Wrote evening.vtt (WebVTT captions)", "Wrote evening.lrc (LRC lyrics)"]
+    assert (tmp_path / "evening.vtt").is_file() and (tmp_path / "evening.lrc").is_file()
+
+
+def test_batch_lists_the_index_files_it_wrote(capsys, tmp_path):
+    code, out, err = run(capsys, "batch", "--minutes", "3", "--name", "Calm", "-j", "1",
+                         "--feed-url", "https://example.org/feet")  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[-2:] == [
+        "Set 'Calm' in out/calm: 1 rendered, 0 up to date, 0 failed.",
+        "Wrote out/calm/manifest.json, out/calm/playlist.m3u8, out/calm/feed.xml",
+    ]
+    code, out, err = run(capsys, "batch", "--minutes", "3", "--name", "Calm", "--index-only")
+    assert (code, err) == (0, "")
+    assert out == "Indexed 1 of 1 routines in out/calm.\nWrote out/calm/manifest.json, out/calm/playlist.m3u8\n"

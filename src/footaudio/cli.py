@@ -189,6 +189,11 @@ def render(settings: Settings, options: AudioOptions, templates: Path | None, ou
         f"Wrote {result.path} ({settings.title}; {timeline.total_ms / 1000:.3f} s, "
         f"{len(timeline.steps)} steps, {len(result.routine.script.sentences)} sentences)"
     )
+    for companion in result.companions:
+        click.echo(f"Wrote {companion} ({_COMPANIONS.get(companion.suffix, 'beside the MP3')})")
+
+
+_COMPANIONS = {".vtt": "WebVTT captions", ".lrc": "LRC lyrics"}
 
 
 @cli.command()
@@ -316,7 +321,7 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
       footaudio batch sets/week.toml --jobs 2 --shard 1/4
       footaudio batch sets/week.toml --index-only --feed-url https://example.org/feet
     """
-    from .sets.index import write_index
+    from .sets.index import index_files, write_index
     from .sets.runner import parse_shard, run_batch
     from .sets.setfile import DEFAULT_SET_NAME, load_set_file, set_from_lists
 
@@ -351,6 +356,7 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         )
         if missing:
             click.echo(f"Not rendered yet: {', '.join(missing)}")
+        click.echo(f"Wrote {', '.join(str(path) for path in index_files(folder, feed_url))}")
         return
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers < 1:
@@ -384,6 +390,8 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         f"Set {routine_set.name!r} in {folder}: {result.count('rendered')} rendered, "
         f"{result.count('up to date')} up to date, {len(result.failed)} failed."
     )
+    if result.index:
+        click.echo(f"Wrote {', '.join(str(path) for path in result.index)}")
     if shard is not None:
         click.echo("This was one shard: when all shards are done, run the same command with --index-only.")
     if result.failed:

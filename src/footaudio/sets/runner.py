@@ -25,7 +25,7 @@ from .._version import __version__
 from ..audio.tags import SetContext
 from ..errors import FootaudioError, Interrupted, UsageError
 from ..files import folder_lock, remove_stale_temporaries
-from .index import check_feed_url, write_index
+from .index import check_feed_url, index_files, write_index
 from .setfile import RoutineSet, RoutineSpec
 
 __all__ = ["BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch"]
@@ -52,6 +52,8 @@ class BatchReport:
 
     folder: Path
     outcomes: list[RoutineOutcome] = field(default_factory=list)
+    index: tuple[Path, ...] = ()
+    """The index files written (none for a shard)."""
 
     def count(self, status: str) -> int:
         """How many routines ended with ``status``."""
@@ -243,6 +245,7 @@ def run_batch(
             _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
         if shard is None:
             write_index(routine_set, folder, feed_url)
+            outcome_report.index = index_files(folder, feed_url)
     outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
     return outcome_report
 
