@@ -214,3 +214,20 @@ def test_batch_lists_the_index_files_it_wrote(capsys, tmp_path):
     code, out, err = run(capsys, "batch", "--minutes", "3", "--name", "Calm", "--index-only")
     assert (code, err) == (0, "")
     assert out == "Indexed 1 of 1 routines in out/calm.\nWrote out/calm/manifest.json, out/calm/playlist.m3u8\n"
+
+
+def test_a_set_name_in_another_alphabet_keeps_its_letters(capsys, tmp_path):
+    (tmp_path / "abend.toml").write_text(
+        'name = "Füße am Abend & more"\n[[routine]]\nminutes = 3\nname = "Füße, sanft"\n', encoding="utf-8"
+    )
+    code, out, err = run(capsys, "batch", "abend.toml", "-j", "1", "--feed-url", "https://example.org/feet")
+    assert code == 0, err
+    assert out.splitlines()[-2:] == [
+        "Set 'Füße am Abend & more' in out/füße-am-abend-more: 1 rendered, 0 up to date, 0 failed.",
+        "Wrote out/füße-am-abend-more/manifest.json, out/füße-am-abend-more/playlist.m3u8, "
+        "out/füße-am-abend-more/feed.xml",
+    ]
+    folder = tmp_path / "out" / "füße-am-abend-more"
+    assert (folder / "01-füße-sanft.mp3").is_file()
+    feed = (folder / "feed.xml").read_text(encoding="utf-8")
+    assert 'url="https://example.org/feet/01-f%C3%BC%C3%9Fe-sanft.mp3"' in feed

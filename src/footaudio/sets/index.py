@@ -112,6 +112,7 @@ def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = No
 def _feed(name: str, entries: list[dict[str, Any]], base_url: str) -> str:
     import xml.etree.ElementTree as ET
     from email.utils import formatdate
+    from urllib.parse import quote
 
     itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
     ET.register_namespace("itunes", itunes)
@@ -134,7 +135,7 @@ def _feed(name: str, entries: list[dict[str, Any]], base_url: str) -> str:
         ET.SubElement(
             item,
             "enclosure",
-            {"url": f"{base}/{entry['file']}", "length": str(entry["size"]), "type": "audio/mpeg"},
+            {"url": f"{base}/{quote(entry['file'])}", "length": str(entry["size"]), "type": "audio/mpeg"},
         )
         seconds = round(entry["length_ms"] / 1000)
         ET.SubElement(
