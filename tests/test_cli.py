@@ -216,6 +216,20 @@ def test_batch_lists_the_index_files_it_wrote(capsys, tmp_path):
     assert out == "Indexed 1 of 1 routines in out/calm.\nWrote out/calm/manifest.json, out/calm/playlist.m3u8\n"
 
 
+def test_bare_batch_shows_the_usage_with_examples(capsys, tmp_path):
+    for args in ([], ["--voice", "fake/b", "-j", "1"]):
+        code, out, err = run(capsys, "batch", *args)
+        assert (code, out) == (2, "")
+        assert err == (
+            "Usage: footaudio batch [OPTIONS] [SET.toml]\n\n"
+            "Give a set file or comma-separated lists of the routines to render, e.g.\n"
+            "  footaudio batch scripts/sets/week.toml\n"
+            "  footaudio batch --minutes 5,10,20 --mode solo,partner -o out/starter\n\n"
+            "See 'footaudio batch --help' for every option.\n"
+        )
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_set_name_in_another_alphabet_keeps_its_letters(capsys, tmp_path):
     (tmp_path / "abend.toml").write_text(
         'name = "Füße am Abend & more"\n[[routine]]\nminutes = 3\nname = "Füße, sanft"\n', encoding="utf-8"

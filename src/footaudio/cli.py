@@ -326,6 +326,18 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
     from .sets.setfile import DEFAULT_SET_NAME, load_set_file, set_from_lists
 
     given = {key: value for key, value in given.items() if value is not None}
+    if set_file is None and not given.keys() & {"minutes", "mode", "pressure"}:
+        # Nothing says which routines to make: show how to say it rather than guess a set.
+        context = click.get_current_context()
+        click.echo(
+            f"{context.get_usage()}\n\n"
+            "Give a set file or comma-separated lists of the routines to render, e.g.\n"
+            "  footaudio batch scripts/sets/week.toml\n"
+            "  footaudio batch --minutes 5,10,20 --mode solo,partner -o out/starter\n\n"
+            f"See '{context.command_path} --help' for every option.",
+            err=True,
+        )
+        sys.exit(ExitStatus.USAGE)
     if set_file is not None:
         if given:
             options = ", ".join(f"--{key}" for key in given)

@@ -202,8 +202,8 @@ def test_a_second_batch_into_the_same_folder_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--shard", "5/4"], "--shard '5/4' is not K/N with 1 <= K <= N; use e.g. --shard 1/4."),
-        (["--jobs", "0"], "--jobs 0 must be 1 or more."),
+        (["-m", "3", "--shard", "5/4"], "--shard '5/4' is not K/N with 1 <= K <= N; use e.g. --shard 1/4."),
+        (["-m", "3", "--jobs", "0"], "--jobs 0 must be 1 or more."),
         (["--minutes", ","], "--minutes is empty; give one value or a comma-separated list."),
         (["--mode", "solo,duo"], "unknown mode 'duo'; use --mode solo or partner."),
     ],
