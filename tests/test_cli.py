@@ -245,3 +245,38 @@ def test_a_set_name_in_another_alphabet_keeps_its_letters(capsys, tmp_path):
     assert (folder / "01-füße-sanft.mp3").is_file()
     feed = (folder / "feed.xml").read_text(encoding="utf-8")
     assert 'url="https://example.org/feet/01-f%C3%BC%C3%9Fe-sanft.mp3"' in feed
+
+
+@pytest.fixture
+def no_closing(tmp_path):
+    """Templates whose routine has no closing step: a broken pacing rule at any length."""
+    folder = tmp_path / "no-closing"
+    folder.mkdir()
+    (folder / "routine.ssml.j2").write_text(
+        '{% extends "builtin/routine.ssml.j2" %}\n{% block closing %}{% endblock %}\n', encoding="utf-8"
+    )
+    return folder
+
+
+def test_render_warns_about_broken_pacing_rules(capsys, tmp_path, no_closing):
+    code, out, err = run(capsys, "render", "-m", "3", "--seed", "4", "--templates", str(no_closing), "-o", "x.mp3")
+    assert code == 0 and out.startswith("Wrote x.mp3 ")
+    assert err == (
+        "Warning: this routine breaks 1 pacing rule: the routine has no closing step; "
+        f"see 'footaudio script --minutes 3 --seed 4 --templates {no_closing} --check'.\n"
+    )
+    code, out, err = run(capsys, "script", "-m", "3", "--seed", "4", "--templates", str(no_closing), "--check")
+    assert code == 1 and err == "" and "  - the routine has no closing step\n" in out
+
+
+def test_script_and_batch_warn_about_broken_pacing_rules_too(capsys, tmp_path, no_closing):
+    warning = (
+        "breaks 1 pacing rule: the routine has no closing step; "
+        f"see 'footaudio script --minutes 3 --mode partner --templates {no_closing} --check'.\n"
+    )
+    code, out, err = run(capsys, "script", "-m", "3", "--mode", "partner", "--templates", str(no_closing))
+    assert code == 0 and out.startswith("# Partner foot massage, light, 3 min\n")
+    assert err == "Warning: this routine " + warning
+    code, out, err = run(capsys, "batch", "-m", "3", "--mode", "partner", "--templates", str(no_closing), "-j", "1")
+    assert code == 0 and "1 rendered, 0 up to date, 0 failed." in out
+    assert err == "Warning: 01-partner-light-3min.mp3 " + warning

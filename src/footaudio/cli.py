@@ -191,9 +191,45 @@ def render(settings: Settings, options: AudioOptions, templates: Path | None, ou
     )
     for companion in result.companions:
         click.echo(f"Wrote {companion} ({_COMPANIONS.get(companion.suffix, 'beside the MP3')})")
+    _warn_about_pacing(result.routine.timeline, settings, templates)
 
 
 _COMPANIONS = {".vtt": "WebVTT captions", ".lrc": "LRC lyrics"}
+
+
+def _script_command(settings: Settings, templates: Path | None) -> str:
+    """The ``footaudio script`` command line for ``settings`` (options at their defaults left out)."""
+    import shlex
+
+    defaults = Settings()
+    parts = ["footaudio", "script"]
+    for name, value in settings.to_dict().items():
+        if value != getattr(defaults, name):
+            parts += [f"--{name}", f"{value:g}" if isinstance(value, float) else str(value)]
+    if templates is not None:
+        parts += ["--templates", str(templates)]
+    return shlex.join(parts)
+
+
+def _pacing_warning(
+    what: str, problems: tuple[str, ...] | list[str], settings: Settings, templates: Path | None
+) -> str:
+    """One line that names the broken pacing rules and the command that reports them in full."""
+    count = len(problems)
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return (
+        f"Warning: {what} breaks {count} pacing rule{'s' if count != 1 else ''}: {problems[0]}{more}; "
+        f"see '{_script_command(settings, templates)} --check'."
+    )
+
+
+def _warn_about_pacing(timeline: Any, settings: Settings, templates: Path | None) -> None:
+    """Never stay silent about a broken pacing rule: one warning line on stderr."""
+    from .script.pacing import check_pacing
+
+    report = check_pacing(timeline, settings)
+    if not report.ok:
+        click.echo(_pacing_warning("this routine", report.problems, settings, templates), err=True)
 
 
 @cli.command()
@@ -228,6 +264,7 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
         if not report.ok:
             sys.exit(ExitStatus.FAILURE)
         return
+    _warn_about_pacing(routine.timeline, settings, templates)
     if output_format == "ssml":
         click.echo(as_ssml(routine.timeline, settings), nl=False)
     elif output_format == "json":
@@ -389,6 +426,12 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
             click.echo("\r\033[K" + line)
         else:
             click.echo(line)
+        if outcome.broken_rules:
+            spec = outcome.spec
+            warning = _pacing_warning(
+                spec.filename, outcome.broken_rules, spec.settings, templates or routine_set.templates
+            )
+            click.echo(("\r\033[K" if bar is not None else "") + warning, err=True)
 
     try:
         result = run_batch(

@@ -45,6 +45,9 @@ class RoutineOutcome:
     error: str | None = None
     """Why it failed."""
 
+    broken_rules: tuple[str, ...] = ()
+    """The pacing rules the rendered routine breaks (see ``footaudio script --check``)."""
+
 
 @dataclass
 class BatchReport:
@@ -142,10 +145,11 @@ def _worker_started() -> None:
 def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     """Worker process: render one routine; failures come back as messages, not exceptions."""
     from ..pipeline import render
+    from ..script.pacing import check_pacing
 
     started = time.monotonic()
     try:
-        render(
+        result = render(
             job["settings"],
             job["path"],
             options=job["options"],
@@ -157,7 +161,8 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": exc.message}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True, "seconds": time.monotonic() - started}
+    problems = check_pacing(result.routine.timeline, job["settings"]).problems
+    return {"ok": True, "seconds": time.monotonic() - started, "broken_rules": problems}
 
 
 def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: int = 1) -> None:
@@ -276,7 +281,7 @@ def _render_all(
 
     def finish(spec: RoutineSpec, result: dict[str, Any]) -> None:
         if result["ok"]:
-            outcome = RoutineOutcome(spec, "rendered", result["seconds"])
+            outcome = RoutineOutcome(spec, "rendered", result["seconds"], broken_rules=result["broken_rules"])
         else:
             outcome = RoutineOutcome(spec, "failed", error=result["error"])
         outcome_report.outcomes.append(outcome)
