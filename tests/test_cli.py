@@ -280,3 +280,53 @@ def test_script_and_batch_warn_about_broken_pacing_rules_too(capsys, tmp_path, n
     code, out, err = run(capsys, "batch", "-m", "3", "--mode", "partner", "--templates", str(no_closing), "-j", "1")
     assert code == 0 and "1 rendered, 0 up to date, 0 failed." in out
     assert err == "Warning: 01-partner-light-3min.mp3 " + warning
+
+
+def test_batch_shows_progress_in_every_stage(capsys, monkeypatch):
+    from footaudio.cli import _BatchProgress
+
+    monkeypatch.setattr(_BatchProgress, "PLAIN_EVERY_S", float("inf"))  # only each stage's first and last line
+    code, out, err = run(capsys, "batch", "-m", "3,4", "-j", "1", "-o", "set")
+    assert code == 0
+    assert re.match(r"\[1/2\] rendered   01-solo-light-3min\.mp3 in \d+\.\d s\n\[2/2\] rendered   02-solo", out)
+    sentences = re.search(r"Speaking sentences: 0/(\d+) sentences\n", err)
+    assert sentences is not None and int(sentences.group(1)) >= 10
+    n = sentences.group(1)
+    assert re.fullmatch(
+        r"Checking routines: 0/2 routines\n"
+        r"Checking routines: 2/2 routines, done in \d+\.\d s\n"
+        r"Planning routines: 0/2 routines\n"
+        r"Planning routines: 2/2 routines, done in \d+\.\d s\n"
+        rf"Speaking sentences: 0/{n} sentences\n"
+        rf"Speaking sentences: {n}/{n} sentences, done in \d+\.\d s\n"
+        r"Encoding audio: 0/2 routines, 00:00 of 07:00 audio\n"
+        r"Encoding audio: 2/2 routines, 07:00 of 07:00 audio, done in \d+\.\d s\n",
+        err,
+    ), err
+    # Again with every sentence in the clip cache: nothing to speak, so no speaking stage.
+    code, out, err = run(capsys, "batch", "-m", "3,4", "-j", "1", "-o", "set", "--force")
+    assert code == 0 and "Speaking" not in err and "Encoding audio: 2/2 routines, 07:00 of 07:00 audio" in err
+
+
+def test_batch_progress_estimates_from_the_work_left(capsys, monkeypatch):
+    from footaudio.cli import _BatchProgress
+
+    clock = iter([0.0, 0.0, 10.0, 11.0, 12.0, 14.0])
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+    progress = _BatchProgress(terminal=False)
+    progress.PLAIN_EVERY_S = 0.0
+    progress("plan", 0, 2)
+    progress("audio", 0, 600_000)  # start-up: nothing encoded for 10 s
+    progress("audio", 60_000, 600_000)
+    progress("audio", 120_000, 600_000)  # 60 s of audio a second since the first work came in
+    progress.routine_ended("rendered")
+    progress("audio", 240_000, 600_000)  # 180 s of audio in 2 s: the 360 s left take 4 s
+    progress("audio", 600_000, 600_000)
+    assert capsys.readouterr().err.splitlines() == [
+        "Planning routines: 0/2 routines",
+        "Encoding audio: 0/2 routines, 00:00 of 10:00 audio",
+        "Encoding audio: 0/2 routines, 01:00 of 10:00 audio",
+        "Encoding audio: 0/2 routines, 02:00 of 10:00 audio, about 00:00:08 left",
+        "Encoding audio: 1/2 routines, 04:00 of 10:00 audio, about 00:00:04 left",
+        "Encoding audio: 1/2 routines, 10:00 of 10:00 audio, done in 14.0 s",
+    ]

@@ -101,6 +101,89 @@ class _Progress:
             self._bar = None
 
 
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+_STAGES = {"check": "Checking routines", "plan": "Planning routines",
+           "speech": "Speaking sentences", "audio": "Encoding audio"}  # fmt: skip
+
+
+class _BatchProgress:
+    """A batch's progress on stderr: a click progress bar per stage on a terminal, plain lines otherwise.
+
+    The estimate of the time left comes from the work left in the stage (sentences to
+    speak, seconds of audio to encode) at the rate seen so far in that stage.
+    """
+
+    PLAIN_EVERY_S = 10.0
+    """Without a terminal, a line at a stage's start and end, and at most this often between."""
+
+    def __init__(self, terminal: bool) -> None:
+        self.terminal = terminal
+        self._bar: Any = None
+        self._stage = ""
+        self._started = self._printed = 0.0
+        self._done = 0
+        self._first: tuple[float, int] | None = None
+        self.to_render = self.finished = 0
+
+    def routine_ended(self, status: str) -> None:
+        if status != "up to date":
+            self.finished += 1
+
+    def _detail(self, stage: str, done: int, total: int, now: float) -> str:
+        from .script.views import clock
+
+        if stage == "audio":
+            text = f"{self.finished}/{self.to_render} routines, {clock(done)[:-2]} of {clock(total)[:-2]} audio"
+        else:
+            text = f"{done}/{total} {'sentences' if stage == 'speech' else 'routines'}"
+        if done >= total:
+            return f"{text}, done in {now - self._started:.1f} s"
+        # The rate counts from the first work finished, so start-up time does not inflate the estimate.
+        if self._first is None or done == self._first[1] or stage in ("check", "plan"):
+            return text
+        since, first_done = self._first
+        return f"{text}, about {_duration((now - since) * (total - done) / (done - first_done))} left"
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if stage != self._stage:
+            self.close()
+            if total == 0:
+                return
+            self._stage, self._started, self._done, self._printed, self._first = stage, now, 0, 0.0, None
+            if stage == "plan":
+                self.to_render = total
+            if self.terminal:
+                self._bar = click.progressbar(length=total, label=f"{_STAGES[stage]:<18}", file=sys.stderr, width=24,
+                                              show_eta=False, item_show_func=lambda text: text)  # fmt: skip
+                self._bar.__enter__()
+        if self._first is None and done > 0:
+            self._first = (now, done)
+        detail = self._detail(stage, done, total, now)
+        if self._bar is not None:
+            self._bar.update(done - self._done, current_item=detail)
+        elif (
+            (done == 0 and self._printed == 0.0)
+            or (done == total != self._done)
+            or now - self._printed >= self.PLAIN_EVERY_S
+        ):
+            click.echo(f"{_STAGES[stage]}: {detail}", err=True)
+            self._printed = now
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+            self._bar = None
+        self._stage = ""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="footaudio")
 def cli() -> None:
@@ -412,35 +495,32 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         raise UsageError(f"--jobs {workers} must be 1 or more.")
     total = len(routine_set.routines)
     width = len(str(total))
-    bar = click.progressbar(length=total, label="Routines", file=sys.stderr) if sys.stderr.isatty() else None
+    progress = _BatchProgress(terminal=sys.stderr.isatty())
 
     def report(outcome: Any, done: int, planned: int) -> None:
+        progress.routine_ended(outcome.status)
         detail = {
             "rendered": f" in {outcome.seconds:.1f} s",
             "up to date": "",
             "failed": f": {outcome.error}",
         }[outcome.status]
         line = f"[{done:>{width}}/{planned}] {outcome.status:<10} {outcome.spec.filename}{detail}"
-        if bar is not None:
-            bar.update(1)
-            click.echo("\r\033[K" + line)
-        else:
-            click.echo(line)
+        erase = "\r\033[K" if progress.terminal else ""  # the line goes where the bar was; the bar redraws below
+        click.echo(erase + line)
         if outcome.broken_rules:
             spec = outcome.spec
             warning = _pacing_warning(
                 spec.filename, outcome.broken_rules, spec.settings, templates or routine_set.templates
             )
-            click.echo(("\r\033[K" if bar is not None else "") + warning, err=True)
+            click.echo(erase + warning, err=True)
 
     try:
         result = run_batch(
             routine_set, folder, jobs=workers, shard=parse_shard(shard), force=force,
-            templates=templates, feed_url=feed_url, report=report,
+            templates=templates, feed_url=feed_url, report=report, progress=progress,
         )  # fmt: skip
     finally:
-        if bar is not None:
-            bar.render_finish()
+        progress.close()
     click.echo(
         f"Set {routine_set.name!r} in {folder}: {result.count('rendered')} rendered, "
         f"{result.count('up to date')} up to date, {len(result.failed)} failed."

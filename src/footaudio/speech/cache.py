@@ -6,6 +6,7 @@ reused across routines and runs; clips enter the cache atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -145,9 +146,11 @@ class ClipCache:
                             "run 'footaudio voices' to check the engine, or try another --voice."
                         )
                     jobs.append((raw, Path(work) / f"{index}.wav"))
-                    if progress is not None:
-                        progress(1)
-                pending.append((batch, mastering.submit(master_clips, jobs), [out for _, out in jobs]))
+                mastered_batch = mastering.submit(master_clips, jobs)
+                if progress is not None:
+                    # A clip is done when mastered, which can lag well behind the speaking.
+                    mastered_batch.add_done_callback(functools.partial(_report_mastered, progress, len(jobs)))
+                pending.append((batch, mastered_batch, [out for _, out in jobs]))
             for batch, future, outputs in pending:
                 for (index, text, _, path), loudness, mastered in zip(batch, future.result(), outputs, strict=True):
                     clip = _read_wav(mastered)
@@ -181,6 +184,11 @@ class ClipCache:
         if not os.access(self.folder, os.W_OK):
             raise EngineError(f"cannot write to the clip cache {self.folder}; set {CACHE_ENV} to a writable folder.")
         return self.folder
+
+
+def _report_mastered(progress: Callable[[int], None], count: int, future: Future[list[Loudness]]) -> None:
+    if future.exception() is None:
+        progress(count)
 
 
 @dataclass(frozen=True)
