@@ -258,7 +258,7 @@ def render(settings: Settings, options: AudioOptions, templates: Path | None, ou
       footaudio render
       footaudio render --minutes 20 --mode partner --pressure medium
       footaudio render -m 7 --mode partner --pressure firm --seed 3 -o out/evening.mp3
-      footaudio render -m 20 --mode partner --ambience rain --captions --cover cover.jpg
+      footaudio render -m 20 --mode partner --ambience rain --captions --cover scripts/cover.png
     """
     from .pipeline import render as render_routine
 
@@ -436,10 +436,10 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
 
     \b
     Examples:
-      footaudio batch sets/week.toml
+      footaudio batch scripts/sets/week.toml
       footaudio batch --minutes 5,10,20 --mode solo,partner --pressure light,firm -o out/starter
-      footaudio batch sets/week.toml --jobs 2 --shard 1/4
-      footaudio batch sets/week.toml --index-only --feed-url https://example.org/feet
+      footaudio batch scripts/sets/week.toml --jobs 2 --shard 1/4
+      footaudio batch scripts/sets/week.toml --index-only --feed-url https://example.org/feet
     """
     from .sets.index import index_files, write_index
     from .sets.runner import parse_shard, run_batch
@@ -567,7 +567,8 @@ def info(file: Path) -> None:
     The loudness is measured now, by decoding the file with ffmpeg's ebur128 filter.
 
     \b
-    Example:
+    Examples:
+      footaudio render -m 7 --mode partner --pressure firm
       footaudio info out/partner-firm-7min.mp3
     """
     from .info import info as read_info
