@@ -330,3 +330,127 @@ def test_batch_progress_estimates_from_the_work_left(capsys, monkeypatch):
         "Encoding audio: 1/2 routines, 04:00 of 10:00 audio, about 00:00:04 left",
         "Encoding audio: 1/2 routines, 10:00 of 10:00 audio, done in 14.0 s",
     ]
+
+
+HALF_INSTALLED = (
+    "#!/bin/sh\necho 'ffmpeg: error while loading shared libraries: libavdevice.so.59: "
+    "cannot open shared object file: No such file or directory' >&2\nexit 127\n"
+)
+
+
+@pytest.fixture
+def fresh_ffmpeg_choice():
+    """find_ffmpeg decides once per process; these tests change what it finds."""
+    from footaudio.tools import find_ffmpeg
+
+    bundled = find_ffmpeg().path
+    find_ffmpeg.cache_clear()
+    yield bundled
+    find_ffmpeg.cache_clear()
+
+
+def _program(folder, name, text):
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def test_a_half_installed_system_ffmpeg_does_not_win_over_the_bundled_one(
+    capsys, tmp_path, monkeypatch, fresh_ffmpeg_choice
+):
+    from footaudio.tools import find_ffmpeg
+
+    _program(tmp_path / "bin", "ffmpeg", HALF_INSTALLED)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, err) == (0, "") and out.startswith("Wrote x.mp3 ")
+    tool = find_ffmpeg()
+    assert (tool.path, tool.source) == (fresh_ffmpeg_choice, "imageio-ffmpeg wheel")
+    assert tool.why == "the bundled one, for the same audio on every machine"
+
+
+def test_footaudio_ffmpeg_that_does_not_run_or_lacks_a_filter(capsys, tmp_path, monkeypatch, fresh_ffmpeg_choice):
+    broken = _program(tmp_path / "bin", "broken-ffmpeg", HALF_INSTALLED)
+    monkeypatch.setenv("FOOTAUDIO_FFMPEG", str(broken))
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: FOOTAUDIO_FFMPEG='{broken}' does not run (ffmpeg: error while loading shared libraries: "
+        "libavdevice.so.59: cannot open shared object file: No such file or directory); use an ffmpeg that runs "
+        "and has libmp3lame, ebur128 and alimiter, or unset FOOTAUDIO_FFMPEG to use the bundled ffmpeg.\n"
+    )
+    from footaudio.tools import find_ffmpeg
+
+    find_ffmpeg.cache_clear()
+    no_limiter = _program(
+        tmp_path / "bin",
+        "old-ffmpeg",
+        f'#!/bin/sh\nif [ "$2" = -filters ]; then "{fresh_ffmpeg_choice}" "$@" | grep -v alimiter; '
+        f'else exec "{fresh_ffmpeg_choice}" "$@"; fi\n',
+    )
+    monkeypatch.setenv("FOOTAUDIO_FFMPEG", str(no_limiter))
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: FOOTAUDIO_FFMPEG='{no_limiter}' lacks alimiter; use an ffmpeg that runs and has libmp3lame, "
+        "ebur128 and alimiter, or unset FOOTAUDIO_FFMPEG to use the bundled ffmpeg.\n"
+    )
+    assert not (tmp_path / "x.mp3").exists()
+
+
+def test_without_a_bundled_ffmpeg_the_systems_is_checked_and_named(capsys, tmp_path, monkeypatch, fresh_ffmpeg_choice):
+    import imageio_ffmpeg
+
+    from footaudio.doctor import _ffmpeg
+    from footaudio.tools import find_ffmpeg
+
+    def no_binary() -> str:
+        raise RuntimeError("No ffmpeg exe could be found.")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_binary)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    _program(tmp_path / "bin", "ffmpeg", HALF_INSTALLED)
+    code, out, err = run(capsys, "script", "-m", "3")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: no usable ffmpeg: the imageio-ffmpeg wheel has no ffmpeg for this platform, and the system's ffmpeg "
+        f"at {tmp_path / 'bin' / 'ffmpeg'} does not run (ffmpeg: error while loading shared libraries: "
+        "libavdevice.so.59: cannot open shared object file: No such file or directory); run 'pip install "
+        "--force-reinstall imageio-ffmpeg' or set FOOTAUDIO_FFMPEG to an ffmpeg with libmp3lame, ebur128 and "
+        "alimiter.\n"
+    )
+    find_ffmpeg.cache_clear()
+    system = _program(tmp_path / "bin", "ffmpeg", f'#!/bin/sh\nexec "{fresh_ffmpeg_choice}" "$@"\n')
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, err) == (0, "") and out.startswith("Wrote x.mp3 ")
+    check = _ffmpeg()
+    assert check.status == "ok"
+    assert re.fullmatch(
+        rf"ffmpeg version \S+ at {re.escape(str(system))}: the imageio-ffmpeg wheel has no ffmpeg for this platform, "
+        r"so the system's is used; with libmp3lame, ebur128 and alimiter",
+        check.message,
+    )
+    find_ffmpeg.cache_clear()
+    (tmp_path / "bin" / "ffmpeg").unlink()
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "y.mp3")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: ffmpeg was not found (the imageio-ffmpeg wheel has no ffmpeg for this platform); run 'pip install "
+        "--force-reinstall imageio-ffmpeg' or set FOOTAUDIO_FFMPEG to an ffmpeg executable with libmp3lame, "
+        "ebur128 and alimiter.\n"
+    )
+
+
+def test_a_sets_digest_includes_the_ffmpeg_used(monkeypatch, fresh_ffmpeg_choice):
+    import footaudio.tools
+    from footaudio.sets.runner import inputs_digest
+    from footaudio.sets.setfile import set_from_lists
+
+    spec = set_from_lists("Calm", {"minutes": [5]}, {}).routines[0]
+    before = inputs_digest(spec, "Calm", 1, "t")
+    real = footaudio.tools.find_ffmpeg()
+    other = footaudio.tools.Tool(real.path, real.source, real.why, "ffmpeg version 5.1.9-0+deb12u1")
+    monkeypatch.setattr(footaudio.tools, "find_ffmpeg", lambda: other)
+    assert inputs_digest(spec, "Calm", 1, "t") != before

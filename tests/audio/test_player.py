@@ -309,3 +309,32 @@ def test_info_measures_a_cut_file_and_says_it_was_cut(tmp_path, fake_synth, cach
     ), length.group(1)
     seconds = float(re.search(r"\((5\.\d+) s\)", length.group(1)).group(1))
     assert abs(seconds * 1000 - len(decode(short)) / 2 / 44.1) < 30
+
+
+def _system_ffmpeg() -> str | None:
+    import shutil
+
+    from footaudio.tools import _ffmpeg_problem
+
+    system = shutil.which("ffmpeg")
+    return system if system and _ffmpeg_problem(system)[1] is None else None
+
+
+@pytest.mark.skipif(_system_ffmpeg() is None, reason="no working system ffmpeg (e.g. Debian's: apt-get install ffmpeg)")
+def test_the_loudness_target_holds_with_the_systems_ffmpeg(tmp_path, fake_synth, cache, monkeypatch):
+    from footaudio.tools import find_ffmpeg
+
+    monkeypatch.setenv("FOOTAUDIO_FFMPEG", _system_ffmpeg())
+    find_ffmpeg.cache_clear()
+    try:
+        results = {
+            target: render(Settings(minutes=3), tmp_path / f"{-target}.mp3",
+                           options=AudioOptions(loudness=target), synthesizer=fake_synth, cache=cache)
+            for target in (-16, -23)
+        }  # fmt: skip
+        assert find_ffmpeg().source == "FOOTAUDIO_FFMPEG"
+    finally:
+        monkeypatch.delenv("FOOTAUDIO_FFMPEG")
+        find_ffmpeg.cache_clear()
+    for target, result in results.items():  # measured with the bundled ffmpeg
+        assert abs(measure(result.path).integrated - target) <= 0.5

@@ -1,7 +1,7 @@
 """Rendering a routine set: parallel workers, a shared clip cache, resumable and idempotent.
 
 Each file records a digest of everything it was made from (settings, sound options,
-templates, engine, footaudio version, album and track), so a rerun renders only what
+templates, engine, ffmpeg version, footaudio version, album and track), so a rerun renders only what
 changed. Every file is written atomically; the index files are rebuilt afterwards.
 """
 
@@ -123,6 +123,7 @@ def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
 def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: str) -> str:
     """A digest of everything a routine's file is made from; a change means a new render."""
     from ..speech.engine import default_synthesizer
+    from ..tools import find_ffmpeg
 
     options = spec.options.to_dict()
     if spec.options.cover is not None:
@@ -135,6 +136,7 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: st
         "track": [spec.track, total],
         "templates": template_digest,
         "engine": default_synthesizer(spec.settings.engine).engine_id,
+        "ffmpeg": find_ffmpeg().version,
         "footaudio": __version__,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
