@@ -118,7 +118,8 @@ class _BatchProgress:
     """
 
     PLAIN_EVERY_S = 10.0
-    """Without a terminal, a line at a stage's start and end, and at most this often between."""
+    """Without a terminal, a line at a stage's start and end, and at most this often between
+    (checking and planning, which take a second or so, get only a line when planning ends)."""
 
     def __init__(self, terminal: bool) -> None:
         self.terminal = terminal
@@ -168,6 +169,8 @@ class _BatchProgress:
         detail = self._detail(stage, done, total, now)
         if self._bar is not None:
             self._bar.update(done - self._done, current_item=detail)
+        elif stage == "check" or (stage == "plan" and done < total):
+            pass  # quick, and a bad template or voice shows up here: its error stays the only line
         elif (
             (done == 0 and self._printed == 0.0)
             or (done == total != self._done)
