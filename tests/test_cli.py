@@ -194,3 +194,264 @@ def test_help_carries_examples(capsys):
     for command in ("render", "script", "voices"):
         code, out, _ = run(capsys, command, "--help")
         assert code == 0 and "Example" in out and f"footaudio {command}" in out
+
+
+def test_render_with_captions_lists_every_file_it_wrote(capsys, tmp_path):
+    code, out, err = run(capsys, "render", "-m", "3", "--captions", "-o", "evening.mp3")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert re.fullmatch(r"Wrote evening\.mp3 \(Solo foot massage, light, 3 min; 180\.000 s, \d+ steps, \d+ sentences\)",
+                        lines[0])  # fmt: skip
+    assert lines[1:] == ["Wrote evening.vtt (WebVTT captions)", "Wrote evening.lrc (LRC lyrics)"]
+    assert (tmp_path / "evening.vtt").is_file() and (tmp_path / "evening.lrc").is_file()
+
+
+def test_batch_lists_the_index_files_it_wrote(capsys, tmp_path):
+    code, out, err = run(capsys, "batch", "--minutes", "3", "--name", "Calm", "-j", "1",
+                         "--feed-url", "https://example.org/feet")  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[-2:] == [
+        "Set 'Calm' in out/calm: 1 rendered, 0 up to date, 0 failed.",
+        "Wrote out/calm/manifest.json, out/calm/playlist.m3u8, out/calm/feed.xml",
+    ]
+    code, out, err = run(capsys, "batch", "--minutes", "3", "--name", "Calm", "--index-only")
+    assert (code, err) == (0, "")
+    assert out == "Indexed 1 of 1 routines in out/calm.\nWrote out/calm/manifest.json, out/calm/playlist.m3u8\n"
+
+
+def test_bare_batch_shows_the_usage_with_examples(capsys, tmp_path):
+    for args in ([], ["--voice", "fake/b", "-j", "1"]):
+        code, out, err = run(capsys, "batch", *args)
+        assert (code, out) == (2, "")
+        assert err == (
+            "Usage: footaudio batch [OPTIONS] [SET.toml]\n\n"
+            "Give a set file or comma-separated lists of the routines to render, e.g.\n"
+            "  footaudio batch scripts/sets/week.toml\n"
+            "  footaudio batch --minutes 5,10,20 --mode solo,partner -o out/starter\n\n"
+            "See 'footaudio batch --help' for every option.\n"
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_set_name_in_another_alphabet_keeps_its_letters(capsys, tmp_path):
+    (tmp_path / "abend.toml").write_text(
+        'name = "Füße am Abend & more"\n[[routine]]\nminutes = 3\nname = "Füße, sanft"\n', encoding="utf-8"
+    )
+    code, out, err = run(capsys, "batch", "abend.toml", "-j", "1", "--feed-url", "https://example.org/feet")
+    assert code == 0, err
+    assert out.splitlines()[-2:] == [
+        "Set 'Füße am Abend & more' in out/füße-am-abend-more: 1 rendered, 0 up to date, 0 failed.",
+        "Wrote out/füße-am-abend-more/manifest.json, out/füße-am-abend-more/playlist.m3u8, "
+        "out/füße-am-abend-more/feed.xml",
+    ]
+    folder = tmp_path / "out" / "füße-am-abend-more"
+    assert (folder / "01-füße-sanft.mp3").is_file()
+    feed = (folder / "feed.xml").read_text(encoding="utf-8")
+    assert 'url="https://example.org/feet/01-f%C3%BC%C3%9Fe-sanft.mp3"' in feed
+
+
+@pytest.fixture
+def no_closing(tmp_path):
+    """Templates whose routine has no closing step: a broken pacing rule at any length."""
+    folder = tmp_path / "no-closing"
+    folder.mkdir()
+    (folder / "routine.ssml.j2").write_text(
+        '{% extends "builtin/routine.ssml.j2" %}\n{% block closing %}{% endblock %}\n', encoding="utf-8"
+    )
+    return folder
+
+
+def test_render_warns_about_broken_pacing_rules(capsys, tmp_path, no_closing):
+    code, out, err = run(capsys, "render", "-m", "3", "--seed", "4", "--templates", str(no_closing), "-o", "x.mp3")
+    assert code == 0 and out.startswith("Wrote x.mp3 ")
+    assert err == (
+        "Warning: this routine breaks 1 pacing rule: the routine has no closing step; "
+        f"see 'footaudio script --minutes 3 --seed 4 --templates {no_closing} --check'.\n"
+    )
+    code, out, err = run(capsys, "script", "-m", "3", "--seed", "4", "--templates", str(no_closing), "--check")
+    assert code == 1 and err == "" and "  - the routine has no closing step\n" in out
+
+
+def test_script_and_batch_warn_about_broken_pacing_rules_too(capsys, tmp_path, no_closing):
+    warning = (
+        "breaks 1 pacing rule: the routine has no closing step; "
+        f"see 'footaudio script --minutes 3 --mode partner --templates {no_closing} --check'.\n"
+    )
+    code, out, err = run(capsys, "script", "-m", "3", "--mode", "partner", "--templates", str(no_closing))
+    assert code == 0 and out.startswith("# Partner foot massage, light, 3 min\n")
+    assert err == "Warning: this routine " + warning
+    code, out, err = run(capsys, "batch", "-m", "3", "--mode", "partner", "--templates", str(no_closing), "-j", "1")
+    assert code == 0 and "1 rendered, 0 up to date, 0 failed." in out
+    assert "\nWarning: 01-partner-light-3min.mp3 " + warning in err
+
+
+def test_batch_shows_progress_in_every_stage(capsys, monkeypatch):
+    from footaudio.cli import _BatchProgress
+
+    monkeypatch.setattr(_BatchProgress, "PLAIN_EVERY_S", float("inf"))  # only each stage's first and last line
+    code, out, err = run(capsys, "batch", "-m", "3,4", "-j", "1", "-o", "set")
+    assert code == 0
+    assert re.match(r"\[1/2\] rendered   01-solo-light-3min\.mp3 in \d+\.\d s\n\[2/2\] rendered   02-solo", out)
+    sentences = re.search(r"Speaking sentences: 0/(\d+) sentences\n", err)
+    assert sentences is not None and int(sentences.group(1)) >= 10
+    n = sentences.group(1)
+    assert re.fullmatch(
+        r"Planning routines: 2/2 routines, done in \d+\.\d s\n"
+        rf"Speaking sentences: 0/{n} sentences\n"
+        rf"Speaking sentences: {n}/{n} sentences, done in \d+\.\d s\n"
+        r"Encoding audio: 0/2 routines, 00:00 of 07:00 audio\n"
+        r"Encoding audio: 2/2 routines, 07:00 of 07:00 audio, done in \d+\.\d s\n",
+        err,
+    ), err
+    # Again with every sentence in the clip cache: nothing to speak, so no speaking stage.
+    code, out, err = run(capsys, "batch", "-m", "3,4", "-j", "1", "-o", "set", "--force")
+    assert code == 0 and "Speaking" not in err and "Encoding audio: 2/2 routines, 07:00 of 07:00 audio" in err
+
+
+def test_batch_progress_estimates_from_the_work_left(capsys, monkeypatch):
+    from footaudio.cli import _BatchProgress
+
+    clock = iter([0.0, 1.0, 1.0, 11.0, 12.0, 13.0, 15.0])
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+    progress = _BatchProgress(terminal=False)
+    progress.PLAIN_EVERY_S = 0.0
+    progress("plan", 0, 2)
+    progress("plan", 2, 2)
+    progress("audio", 0, 600_000)  # start-up: nothing encoded for 10 s
+    progress("audio", 60_000, 600_000)
+    progress("audio", 120_000, 600_000)  # 60 s of audio a second since the first work came in
+    progress.routine_ended("rendered")
+    progress("audio", 240_000, 600_000)  # 180 s of audio in 2 s: the 360 s left take 4 s
+    progress("audio", 600_000, 600_000)
+    assert capsys.readouterr().err.splitlines() == [
+        "Planning routines: 2/2 routines, done in 1.0 s",
+        "Encoding audio: 0/2 routines, 00:00 of 10:00 audio",
+        "Encoding audio: 0/2 routines, 01:00 of 10:00 audio",
+        "Encoding audio: 0/2 routines, 02:00 of 10:00 audio, about 00:00:08 left",
+        "Encoding audio: 1/2 routines, 04:00 of 10:00 audio, about 00:00:04 left",
+        "Encoding audio: 1/2 routines, 10:00 of 10:00 audio, done in 14.0 s",
+    ]
+
+
+HALF_INSTALLED = (
+    "#!/bin/sh\necho 'ffmpeg: error while loading shared libraries: libavdevice.so.59: "
+    "cannot open shared object file: No such file or directory' >&2\nexit 127\n"
+)
+
+
+@pytest.fixture
+def fresh_ffmpeg_choice():
+    """find_ffmpeg decides once per process; these tests change what it finds."""
+    from footaudio.tools import find_ffmpeg
+
+    bundled = find_ffmpeg().path
+    find_ffmpeg.cache_clear()
+    yield bundled
+    find_ffmpeg.cache_clear()
+
+
+def _program(folder, name, text):
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def test_a_half_installed_system_ffmpeg_does_not_win_over_the_bundled_one(
+    capsys, tmp_path, monkeypatch, fresh_ffmpeg_choice
+):
+    from footaudio.tools import find_ffmpeg
+
+    _program(tmp_path / "bin", "ffmpeg", HALF_INSTALLED)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, err) == (0, "") and out.startswith("Wrote x.mp3 ")
+    tool = find_ffmpeg()
+    assert (tool.path, tool.source) == (fresh_ffmpeg_choice, "imageio-ffmpeg wheel")
+    assert tool.why == "the bundled one, for the same audio on every machine"
+
+
+def test_footaudio_ffmpeg_that_does_not_run_or_lacks_a_filter(capsys, tmp_path, monkeypatch, fresh_ffmpeg_choice):
+    broken = _program(tmp_path / "bin", "broken-ffmpeg", HALF_INSTALLED)
+    monkeypatch.setenv("FOOTAUDIO_FFMPEG", str(broken))
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: FOOTAUDIO_FFMPEG='{broken}' does not run (ffmpeg: error while loading shared libraries: "
+        "libavdevice.so.59: cannot open shared object file: No such file or directory); use an ffmpeg that runs "
+        "and has libmp3lame, ebur128 and alimiter, or unset FOOTAUDIO_FFMPEG to use the bundled ffmpeg.\n"
+    )
+    from footaudio.tools import find_ffmpeg
+
+    find_ffmpeg.cache_clear()
+    no_limiter = _program(
+        tmp_path / "bin",
+        "old-ffmpeg",
+        f'#!/bin/sh\nif [ "$2" = -filters ]; then "{fresh_ffmpeg_choice}" "$@" | grep -v alimiter; '
+        f'else exec "{fresh_ffmpeg_choice}" "$@"; fi\n',
+    )
+    monkeypatch.setenv("FOOTAUDIO_FFMPEG", str(no_limiter))
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: FOOTAUDIO_FFMPEG='{no_limiter}' lacks alimiter; use an ffmpeg that runs and has libmp3lame, "
+        "ebur128 and alimiter, or unset FOOTAUDIO_FFMPEG to use the bundled ffmpeg.\n"
+    )
+    assert not (tmp_path / "x.mp3").exists()
+
+
+def test_without_a_bundled_ffmpeg_the_systems_is_checked_and_named(capsys, tmp_path, monkeypatch, fresh_ffmpeg_choice):
+    import imageio_ffmpeg
+
+    from footaudio.doctor import _ffmpeg
+    from footaudio.tools import find_ffmpeg
+
+    def no_binary() -> str:
+        raise RuntimeError("No ffmpeg exe could be found.")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_binary)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    _program(tmp_path / "bin", "ffmpeg", HALF_INSTALLED)
+    code, out, err = run(capsys, "script", "-m", "3")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: no usable ffmpeg: the imageio-ffmpeg wheel has no ffmpeg for this platform, and the system's ffmpeg "
+        f"at {tmp_path / 'bin' / 'ffmpeg'} does not run (ffmpeg: error while loading shared libraries: "
+        "libavdevice.so.59: cannot open shared object file: No such file or directory); run 'pip install "
+        "--force-reinstall imageio-ffmpeg' or set FOOTAUDIO_FFMPEG to an ffmpeg with libmp3lame, ebur128 and "
+        "alimiter.\n"
+    )
+    find_ffmpeg.cache_clear()
+    system = _program(tmp_path / "bin", "ffmpeg", f'#!/bin/sh\nexec "{fresh_ffmpeg_choice}" "$@"\n')
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "x.mp3")
+    assert (code, err) == (0, "") and out.startswith("Wrote x.mp3 ")
+    check = _ffmpeg()
+    assert check.status == "ok"
+    assert re.fullmatch(
+        rf"ffmpeg version \S+ at {re.escape(str(system))}: the imageio-ffmpeg wheel has no ffmpeg for this platform, "
+        r"so the system's is used; with libmp3lame, ebur128 and alimiter",
+        check.message,
+    )
+    find_ffmpeg.cache_clear()
+    (tmp_path / "bin" / "ffmpeg").unlink()
+    code, out, err = run(capsys, "render", "-m", "3", "-o", "y.mp3")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: ffmpeg was not found (the imageio-ffmpeg wheel has no ffmpeg for this platform); run 'pip install "
+        "--force-reinstall imageio-ffmpeg' or set FOOTAUDIO_FFMPEG to an ffmpeg executable with libmp3lame, "
+        "ebur128 and alimiter.\n"
+    )
+
+
+def test_a_sets_digest_includes_the_ffmpeg_used(monkeypatch, fresh_ffmpeg_choice):
+    import footaudio.tools
+    from footaudio.sets.runner import inputs_digest
+    from footaudio.sets.setfile import set_from_lists
+
+    spec = set_from_lists("Calm", {"minutes": [5]}, {}).routines[0]
+    before = inputs_digest(spec, "Calm", 1, "t")
+    real = footaudio.tools.find_ffmpeg()
+    other = footaudio.tools.Tool(real.path, real.source, real.why, "ffmpeg version 5.1.9-0+deb12u1")
+    monkeypatch.setattr(footaudio.tools, "find_ffmpeg", lambda: other)
+    assert inputs_digest(spec, "Calm", 1, "t") != before

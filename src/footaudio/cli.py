@@ -102,6 +102,92 @@ class _Progress:
             self._bar = None
 
 
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+_STAGES = {"check": "Checking routines", "plan": "Planning routines",
+           "speech": "Speaking sentences", "audio": "Encoding audio"}  # fmt: skip
+
+
+class _BatchProgress:
+    """A batch's progress on stderr: a click progress bar per stage on a terminal, plain lines otherwise.
+
+    The estimate of the time left comes from the work left in the stage (sentences to
+    speak, seconds of audio to encode) at the rate seen so far in that stage.
+    """
+
+    PLAIN_EVERY_S = 10.0
+    """Without a terminal, a line at a stage's start and end, and at most this often between
+    (checking and planning, which take a second or so, get only a line when planning ends)."""
+
+    def __init__(self, terminal: bool) -> None:
+        self.terminal = terminal
+        self._bar: Any = None
+        self._stage = ""
+        self._started = self._printed = 0.0
+        self._done = 0
+        self._first: tuple[float, int] | None = None
+        self.to_render = self.finished = 0
+
+    def routine_ended(self, status: str) -> None:
+        if status != "up to date":
+            self.finished += 1
+
+    def _detail(self, stage: str, done: int, total: int, now: float) -> str:
+        from .script.views import clock
+
+        if stage == "audio":
+            text = f"{self.finished}/{self.to_render} routines, {clock(done)[:-2]} of {clock(total)[:-2]} audio"
+        else:
+            text = f"{done}/{total} {'sentences' if stage == 'speech' else 'routines'}"
+        if done >= total:
+            return f"{text}, done in {now - self._started:.1f} s"
+        # The rate counts from the first work finished, so start-up time does not inflate the estimate.
+        if self._first is None or done == self._first[1] or stage in ("check", "plan"):
+            return text
+        since, first_done = self._first
+        return f"{text}, about {_duration((now - since) * (total - done) / (done - first_done))} left"
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if stage != self._stage:
+            self.close()
+            if total == 0:
+                return
+            self._stage, self._started, self._done, self._printed, self._first = stage, now, 0, 0.0, None
+            if stage == "plan":
+                self.to_render = total
+            if self.terminal:
+                self._bar = click.progressbar(length=total, label=f"{_STAGES[stage]:<18}", file=sys.stderr, width=24,
+                                              show_eta=False, item_show_func=lambda text: text)  # fmt: skip
+                self._bar.__enter__()
+        if self._first is None and done > 0:
+            self._first = (now, done)
+        detail = self._detail(stage, done, total, now)
+        if self._bar is not None:
+            self._bar.update(done - self._done, current_item=detail)
+        elif stage == "check" or (stage == "plan" and done < total):
+            pass  # quick, and a bad template or voice shows up here: its error stays the only line
+        elif (
+            (done == 0 and self._printed == 0.0)
+            or (done == total != self._done)
+            or now - self._printed >= self.PLAIN_EVERY_S
+        ):
+            click.echo(f"{_STAGES[stage]}: {detail}", err=True)
+            self._printed = now
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+            self._bar = None
+        self._stage = ""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="footaudio")
 def cli() -> None:
@@ -176,7 +262,7 @@ def render(settings: Settings, options: AudioOptions, templates: Path | None, ou
       footaudio render
       footaudio render --minutes 20 --mode partner --pressure medium
       footaudio render -m 7 --mode partner --pressure firm --seed 3 -o out/evening.mp3
-      footaudio render -m 20 --mode partner --ambience rain --captions --cover cover.jpg
+      footaudio render -m 20 --mode partner --ambience rain --captions --cover scripts/cover.png
     """
     from .pipeline import render as render_routine
 
@@ -190,6 +276,47 @@ def render(settings: Settings, options: AudioOptions, templates: Path | None, ou
         f"Wrote {result.path} ({settings.title}; {timeline.total_ms / 1000:.3f} s, "
         f"{len(timeline.steps)} steps, {len(result.routine.script.sentences)} sentences)"
     )
+    for companion in result.companions:
+        click.echo(f"Wrote {companion} ({_COMPANIONS.get(companion.suffix, 'beside the MP3')})")
+    _warn_about_pacing(result.routine.timeline, settings, templates)
+
+
+_COMPANIONS = {".vtt": "WebVTT captions", ".lrc": "LRC lyrics"}
+
+
+def _script_command(settings: Settings, templates: Path | None) -> str:
+    """The ``footaudio script`` command line for ``settings`` (options at their defaults left out)."""
+    import shlex
+
+    defaults = Settings()
+    parts = ["footaudio", "script"]
+    for name, value in settings.to_dict().items():
+        if value != getattr(defaults, name):
+            parts += [f"--{name}", f"{value:g}" if isinstance(value, float) else str(value)]
+    if templates is not None:
+        parts += ["--templates", str(templates)]
+    return shlex.join(parts)
+
+
+def _pacing_warning(
+    what: str, problems: tuple[str, ...] | list[str], settings: Settings, templates: Path | None
+) -> str:
+    """One line that names the broken pacing rules and the command that reports them in full."""
+    count = len(problems)
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return (
+        f"Warning: {what} breaks {count} pacing rule{'s' if count != 1 else ''}: {problems[0]}{more}; "
+        f"see '{_script_command(settings, templates)} --check'."
+    )
+
+
+def _warn_about_pacing(timeline: Any, settings: Settings, templates: Path | None) -> None:
+    """Never stay silent about a broken pacing rule: one warning line on stderr."""
+    from .script.pacing import check_pacing
+
+    report = check_pacing(timeline, settings)
+    if not report.ok:
+        click.echo(_pacing_warning("this routine", report.problems, settings, templates), err=True)
 
 
 @cli.command()
@@ -224,6 +351,7 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
         if not report.ok:
             sys.exit(ExitStatus.FAILURE)
         return
+    _warn_about_pacing(routine.timeline, settings, templates)
     if output_format == "ssml":
         click.echo(as_ssml(routine.timeline, settings), nl=False)
     elif output_format == "json":
@@ -323,16 +451,28 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
 
     \b
     Examples:
-      footaudio batch sets/week.toml
+      footaudio batch scripts/sets/week.toml
       footaudio batch --minutes 5,10,20 --mode solo,partner --pressure light,firm -o out/starter
-      footaudio batch sets/week.toml --jobs 2 --shard 1/4
-      footaudio batch sets/week.toml --index-only --feed-url https://example.org/feet
+      footaudio batch scripts/sets/week.toml --jobs 2 --shard 1/4
+      footaudio batch scripts/sets/week.toml --index-only --feed-url https://example.org/feet
     """
-    from .sets.index import write_index
+    from .sets.index import index_files, write_index
     from .sets.runner import parse_shard, run_batch
     from .sets.setfile import DEFAULT_SET_NAME, load_set_file, set_from_lists
 
     given = {key: value for key, value in given.items() if value is not None}
+    if set_file is None and not given.keys() & {"minutes", "mode", "pressure"}:
+        # Nothing says which routines to make: show how to say it rather than guess a set.
+        context = click.get_current_context()
+        click.echo(
+            f"{context.get_usage()}\n\n"
+            "Give a set file or comma-separated lists of the routines to render, e.g.\n"
+            "  footaudio batch scripts/sets/week.toml\n"
+            "  footaudio batch --minutes 5,10,20 --mode solo,partner -o out/starter\n\n"
+            f"See '{context.command_path} --help' for every option.",
+            err=True,
+        )
+        sys.exit(ExitStatus.USAGE)
     if set_file is not None:
         if given:
             options = ", ".join(f"--{key}" for key in given)
@@ -363,39 +503,45 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         )
         if missing:
             click.echo(f"Not rendered yet: {', '.join(missing)}")
+        click.echo(f"Wrote {', '.join(str(path) for path in index_files(folder, feed_url))}")
         return
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise UsageError(f"--jobs {workers} must be 1 or more.")
     total = len(routine_set.routines)
     width = len(str(total))
-    bar = click.progressbar(length=total, label="Routines", file=sys.stderr) if sys.stderr.isatty() else None
+    progress = _BatchProgress(terminal=sys.stderr.isatty())
 
     def report(outcome: Any, done: int, planned: int) -> None:
+        progress.routine_ended(outcome.status)
         detail = {
             "rendered": f" in {outcome.seconds:.1f} s",
             "up to date": "",
             "failed": f": {outcome.error}",
         }[outcome.status]
         line = f"[{done:>{width}}/{planned}] {outcome.status:<10} {outcome.spec.filename}{detail}"
-        if bar is not None:
-            bar.update(1)
-            click.echo("\r\033[K" + line)
-        else:
-            click.echo(line)
+        erase = "\r\033[K" if progress.terminal else ""  # the line goes where the bar was; the bar redraws below
+        click.echo(erase + line)
+        if outcome.broken_rules:
+            spec = outcome.spec
+            warning = _pacing_warning(
+                spec.filename, outcome.broken_rules, spec.settings, templates or routine_set.templates
+            )
+            click.echo(erase + warning, err=True)
 
     try:
         result = run_batch(
             routine_set, folder, jobs=workers, shard=parse_shard(shard), force=force,
-            templates=templates, feed_url=feed_url, report=report,
+            templates=templates, feed_url=feed_url, report=report, progress=progress,
         )  # fmt: skip
     finally:
-        if bar is not None:
-            bar.render_finish()
+        progress.close()
     click.echo(
         f"Set {routine_set.name!r} in {folder}: {result.count('rendered')} rendered, "
         f"{result.count('up to date')} up to date, {len(result.failed)} failed."
     )
+    if result.index:
+        click.echo(f"Wrote {', '.join(str(path) for path in result.index)}")
     if shard is not None:
         click.echo("This was one shard: when all shards are done, run the same command with --index-only.")
     if result.failed:
@@ -436,7 +582,8 @@ def info(file: Path) -> None:
     The loudness is measured now, by decoding the file with ffmpeg's ebur128 filter.
 
     \b
-    Example:
+    Examples:
+      footaudio render -m 7 --mode partner --pressure firm
       footaudio info out/partner-firm-7min.mp3
     """
     from .info import info as read_info

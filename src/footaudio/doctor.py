@@ -53,16 +53,10 @@ def _pyttsx3() -> Check:
 
 
 def _ffmpeg() -> Check:
-    from .tools import ffmpeg_version, find_ffmpeg
+    from .tools import find_ffmpeg
 
-    tool = find_ffmpeg()
-    encoders = subprocess.run([tool.path, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
-    filters = subprocess.run([tool.path, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
-    missing = [name for name, listing in (("libmp3lame", encoders), ("ebur128", filters)) if name not in listing]
-    if missing:
-        return Check("FAIL", f"ffmpeg at {tool.path} lacks {', '.join(missing)}; use an ffmpeg build with them.")
-    version = ffmpeg_version(tool).split(" Copyright")[0]
-    return Check("ok", f"{version} at {tool.path} (from {tool.source}), with libmp3lame and ebur128")
+    tool = find_ffmpeg()  # checks that it runs and has what footaudio needs
+    return Check("ok", f"{tool.version} at {tool.path}: {tool.why}; with libmp3lame, ebur128 and alimiter")
 
 
 def _cache() -> Check:

@@ -60,6 +60,9 @@ class RenderResult:
     routine: Routine
     """The routine it contains."""
 
+    companions: tuple[Path, ...] = ()
+    """Files written beside the MP3: the ``.vtt`` and ``.lrc`` captions, if asked for."""
+
 
 def default_output(settings: Settings) -> Path:
     """``out/<mode>-<pressure>-<minutes>min.mp3``."""
@@ -253,4 +256,4 @@ def _render_into(
         finish=lambda path: write_tags(path, tags, timeline),
         companions=companions,
     )
-    return RenderResult(destination, routine)
+    return RenderResult(destination, routine, tuple(companions))

@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,10 @@ __all__ = ["Tool", "configure_pydub", "ffmpeg_version", "find_espeak", "find_ffm
 FFMPEG_ENV = "FOOTAUDIO_FFMPEG"
 
 
+FFMPEG_NEEDS = (("encoder", "libmp3lame"), ("filter", "ebur128"), ("filter", "alimiter"))
+"""What footaudio uses from ffmpeg: the MP3 encoder, loudness measurement and the peak limiter."""
+
+
 @dataclass(frozen=True)
 class Tool:
     """An external component and where it was found."""
@@ -33,10 +38,56 @@ class Tool:
     source: str
     """Where it came from, e.g. ``FOOTAUDIO_FFMPEG``, ``system`` or ``imageio-ffmpeg wheel``."""
 
+    why: str = ""
+    """Why this one is used (ffmpeg), e.g. ``the bundled one, for the same audio on every machine``."""
+
+    version: str = ""
+    """The first line of ``ffmpeg -version``, without the copyright (ffmpeg)."""
+
+
+def _ffmpeg_problem(path: str) -> tuple[str, str | None]:
+    """``(version, None)`` for an ffmpeg that runs and has everything in FFMPEG_NEEDS, else ``("", problem)``."""
+    listings = {}
+    for what in ("version", "encoders", "filters"):
+        try:
+            run = subprocess.run([path, "-hide_banner", f"-{what}"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return "", f"does not run ({exc})"
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1].strip()
+            return "", f"does not run ({last})"
+        listings[what] = run.stdout
+    missing = [
+        name
+        for kind, name in FFMPEG_NEEDS
+        if not re.search(rf"^\s*\S+\s+{name}\s", listings["encoders" if kind == "encoder" else "filters"], re.MULTILINE)
+    ]
+    if missing:
+        return "", f"lacks {' and '.join(missing)}"
+    return (listings["version"].splitlines() or ["ffmpeg"])[0].split(" Copyright")[0], None
+
+
+def _bundled_ffmpeg() -> tuple[str | None, str]:
+    """The imageio-ffmpeg wheel's ffmpeg, or ``None`` and why there is none."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None, "the imageio-ffmpeg wheel is not installed"
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe(), ""
+    except RuntimeError:
+        return None, "the imageio-ffmpeg wheel has no ffmpeg for this platform"
+
 
 @functools.cache
 def find_ffmpeg() -> Tool:
-    """Return ffmpeg: ``FOOTAUDIO_FFMPEG``, else the system's, else the imageio-ffmpeg wheel's."""
+    """Return the ffmpeg to use: the one ``FOOTAUDIO_FFMPEG`` names, else the bundled one, else the system's.
+
+    The bundled ffmpeg (the imageio-ffmpeg wheel's) comes first, so the same settings give
+    the same audio on every machine. Any ffmpeg is checked before use: it must run and
+    have libmp3lame, ebur128 and alimiter.
+    """
+    needs = "libmp3lame, ebur128 and alimiter"
     configured = os.environ.get(FFMPEG_ENV)
     if configured:
         path = shutil.which(configured)
@@ -44,31 +95,44 @@ def find_ffmpeg() -> Tool:
             raise EngineError(
                 f"{FFMPEG_ENV}={configured!r} is not an executable ffmpeg; fix the path or unset {FFMPEG_ENV}."
             )
-        return Tool(path, FFMPEG_ENV)
+        version, problem = _ffmpeg_problem(path)
+        if problem:
+            raise EngineError(
+                f"{FFMPEG_ENV}={configured!r} {problem}; use an ffmpeg that runs and has {needs}, "
+                f"or unset {FFMPEG_ENV} to use the bundled ffmpeg."
+            )
+        return Tool(path, FFMPEG_ENV, f"{FFMPEG_ENV} names it", version)
+    bundled, why_not = _bundled_ffmpeg()
+    if bundled is not None:
+        version, problem = _ffmpeg_problem(bundled)
+        if not problem:
+            return Tool(
+                bundled, "imageio-ffmpeg wheel", "the bundled one, for the same audio on every machine", version
+            )
+        why_not = f"the imageio-ffmpeg wheel's ffmpeg {problem}"
     system = shutil.which("ffmpeg")
-    if system:
-        return Tool(system, "system")
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        imageio_ffmpeg = None
-    if imageio_ffmpeg is not None:
-        try:
-            return Tool(imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg wheel")
-        except RuntimeError:
-            pass
-    raise EngineError(
-        f"ffmpeg was not found; run 'pip install imageio-ffmpeg' or set {FFMPEG_ENV} to an ffmpeg executable."
-    )
+    if system is None:
+        raise EngineError(
+            f"ffmpeg was not found ({why_not}); run 'pip install --force-reinstall imageio-ffmpeg' "
+            f"or set {FFMPEG_ENV} to an ffmpeg executable with {needs}."
+        )
+    version, problem = _ffmpeg_problem(system)
+    if problem:
+        raise EngineError(
+            f"no usable ffmpeg: {why_not}, and the system's ffmpeg at {system} {problem}; "
+            f"run 'pip install --force-reinstall imageio-ffmpeg' or set {FFMPEG_ENV} to an ffmpeg with {needs}."
+        )
+    return Tool(system, "system", f"{why_not}, so the system's is used", version)
 
 
 def ffmpeg_version(tool: Tool) -> str:
-    """First line of ``ffmpeg -version``."""
-    try:
-        out = subprocess.run([tool.path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EngineError(f"ffmpeg at {tool.path} does not run ({exc}); reinstall it.") from exc
-    return (out.stdout.splitlines() or ["unknown"])[0]
+    """First line of ``ffmpeg -version`` (without the copyright)."""
+    if tool.version:
+        return tool.version
+    version, problem = _ffmpeg_problem(tool.path)
+    if problem:
+        raise EngineError(f"ffmpeg at {tool.path} {problem}; reinstall it.")
+    return version
 
 
 @functools.cache

@@ -304,3 +304,55 @@ def test_bad_cover_fails_before_any_work(tmp_path, fake_synth, cache):
             )
         assert str(caught.value) == message
     assert fake_synth.calls == [] and not (tmp_path / "x.mp3").exists()
+
+
+def test_info_measures_a_cut_file_and_says_it_was_cut(tmp_path, fake_synth, cache, capsys):
+    result = render(Settings(minutes=2), tmp_path / "evening.mp3", synthesizer=fake_synth, cache=cache)
+    short = tmp_path / "short.mp3"
+    subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", str(result.path), "-t", "5", "-c", "copy",
+         str(short)],
+        check=True,
+    )  # fmt: skip
+    with pytest.raises(SystemExit) as caught:
+        main(["info", str(short)])
+    out = capsys.readouterr().out
+    assert caught.value.code == 0
+    length = re.search(r"^Length:     (.*)$", out, re.MULTILINE)
+    assert length is not None
+    # -c copy cuts on whole MPEG frames (26.1 ms), so the cut is 5 s to within a frame.
+    assert re.fullmatch(
+        r"00:05\.0 \(5\.0\d\d s\); footaudio wrote 02:00\.0 \(120\.000 s\), so the file was cut or altered since",
+        length.group(1),
+    ), length.group(1)
+    seconds = float(re.search(r"\((5\.\d+) s\)", length.group(1)).group(1))
+    assert abs(seconds * 1000 - len(decode(short)) / 2 / 44.1) < 30
+
+
+def _system_ffmpeg() -> str | None:
+    import shutil
+
+    from footaudio.tools import _ffmpeg_problem
+
+    system = shutil.which("ffmpeg")
+    return system if system and _ffmpeg_problem(system)[1] is None else None
+
+
+@pytest.mark.skipif(_system_ffmpeg() is None, reason="no working system ffmpeg (e.g. Debian's: apt-get install ffmpeg)")
+def test_the_loudness_target_holds_with_the_systems_ffmpeg(tmp_path, fake_synth, cache, monkeypatch):
+    from footaudio.tools import find_ffmpeg
+
+    monkeypatch.setenv("FOOTAUDIO_FFMPEG", _system_ffmpeg())
+    find_ffmpeg.cache_clear()
+    try:
+        results = {
+            target: render(Settings(minutes=3), tmp_path / f"{-target}.mp3",
+                           options=AudioOptions(loudness=target), synthesizer=fake_synth, cache=cache)
+            for target in (-16, -23)
+        }  # fmt: skip
+        assert find_ffmpeg().source == "FOOTAUDIO_FFMPEG"
+    finally:
+        monkeypatch.delenv("FOOTAUDIO_FFMPEG")
+        find_ffmpeg.cache_clear()
+    for target, result in results.items():  # measured with the bundled ffmpeg
+        assert abs(measure(result.path).integrated - target) <= 0.5

@@ -122,7 +122,9 @@ def test_a_failing_routine_leaves_the_others_done(tmp_path, capsys):
     code, stdout, err = run(capsys, "batch", str(set_file), "-o", str(out), "--jobs", "2")
     assert code == 1
     assert ": 2 rendered, 0 up to date, 1 failed." in stdout
-    assert err.startswith("  failed 02-partner-firm-1min.mp3: 1 minute is too short for a partner firm routine")
+    assert err.splitlines()[-1].startswith(
+        "  failed 02-partner-firm-1min.mp3: 1 minute is too short for a partner firm routine"
+    )
     assert len(decode(out / "01-solo-light-3min.mp3")) == len(decode(out / "03-partner-light-3min.mp3"))
     assert not (out / "02-partner-firm-1min.mp3").exists()
     assert json.loads((out / "manifest.json").read_text())["missing"] == ["02-partner-firm-1min.mp3"]
@@ -168,7 +170,7 @@ def test_shards_cover_the_set_exactly_once(tmp_path, capsys, monkeypatch):
     import footaudio.sets.runner as batch
 
     rendered: list[str] = []
-    monkeypatch.setattr(batch, "_presynthesize", lambda routines, templates, jobs=1: None)
+    monkeypatch.setattr(batch, "_presynthesize", lambda routines, templates, jobs=1, progress=None: None)
     monkeypatch.setattr(batch, "_render_all", lambda todo, *args: rendered.extend(spec.filename for spec, _ in todo))
     args = ["--minutes", "5,10,20", "--mode", "solo,partner", "--pressure", "light,firm", "-o", str(tmp_path)]
     for index in range(1, 5):
@@ -182,7 +184,7 @@ def test_index_only_rebuilds_the_manifest_from_the_files(rendered_set, capsys):
     (out / "manifest.json").unlink()
     (out / "playlist.m3u8").unlink()
     code, stdout, _ = run(capsys, "batch", str(set_file), "-o", str(out), "--index-only")
-    assert (code, stdout) == (0, f"Indexed 4 of 4 routines in {out}.\n")
+    assert (code, stdout) == (0, f"Indexed 4 of 4 routines in {out}.\nWrote {out}/manifest.json, {out}/playlist.m3u8\n")
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["routines"]) == 4 and (out / "playlist.m3u8").exists()
 
@@ -202,8 +204,8 @@ def test_a_second_batch_into_the_same_folder_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--shard", "5/4"], "--shard '5/4' is not K/N with 1 <= K <= N; use e.g. --shard 1/4."),
-        (["--jobs", "0"], "--jobs 0 must be 1 or more."),
+        (["-m", "3", "--shard", "5/4"], "--shard '5/4' is not K/N with 1 <= K <= N; use e.g. --shard 1/4."),
+        (["-m", "3", "--jobs", "0"], "--jobs 0 must be 1 or more."),
         (["--minutes", ","], "--minutes is empty; give one value or a comma-separated list."),
         (["--mode", "solo,duo"], "unknown mode 'duo'; use --mode solo or partner."),
     ],

@@ -111,3 +111,30 @@ def test_bad_set_files_name_the_file_line_and_key(tmp_path, text, message):
 def test_missing_set_file(tmp_path):
     with pytest.raises(UsageError, match=r"^set file .*nope\.toml does not exist; check the path\.$"):
         load_set_file(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        ("Füße am Abend & more", "füße-am-abend-more"),
+        ("Pieds à l'été : soirée", "pieds-à-l-été-soirée"),
+        ("Πόδια το ΒΡΑΔΥ", "πόδια-το-βραδυ"),
+        ("夕方の足マッサージ\uff08パートナー\uff09", "夕方の足マッサージ-パートナー"),
+        ("e\u0301te\u0301 ../../etc", "été-etc"),
+        ("  ***  ", "routine"),
+        ("CON", "con-set"),
+    ],
+)
+def test_set_folders_keep_the_letters_of_every_alphabet(name, folder):
+    assert set_from_lists(name, {"minutes": [5]}, {}).folder == Path("out") / folder
+
+
+def test_long_names_stay_within_file_system_limits():
+    slug = set_from_lists("Fußmassage " * 40, {"minutes": [5]}, {}).folder.name
+    assert slug.startswith("fußmassage-fußmassage-") and not slug.endswith("-")
+    assert len(slug.encode()) <= 120
+
+
+def test_routine_names_keep_their_letters_too(tmp_path):
+    routine_set = load_set_file(write(tmp_path, '[[routine]]\nminutes = 5\nname = "Füße am Abend"\n'))
+    assert routine_set.routines[0].filename == "01-füße-am-abend.mp3"

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..files import write_atomic
 from .setfile import RoutineSet
 
-__all__ = ["FEED", "MANIFEST", "PLAYLIST", "check_feed_url", "write_index"]
+__all__ = ["FEED", "MANIFEST", "PLAYLIST", "check_feed_url", "index_files", "write_index"]
 
 MANIFEST = "manifest.json"
 PLAYLIST = "playlist.m3u8"
@@ -28,6 +28,11 @@ def check_feed_url(url: str) -> None:
     parts = urlparse(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--feed-url {url!r} is not an http(s) URL; use e.g. --feed-url https://example.org/feet.")
+
+
+def index_files(folder: Path, feed_url: str | None = None) -> tuple[Path, ...]:
+    """The index files ``write_index`` writes into ``folder``."""
+    return tuple(folder / name for name in (MANIFEST, PLAYLIST) + ((FEED,) if feed_url else ()))
 
 
 def _sha256(path: Path) -> str:

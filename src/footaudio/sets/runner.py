@@ -1,7 +1,7 @@
 """Rendering a routine set: parallel workers, a shared clip cache, resumable and idempotent.
 
 Each file records a digest of everything it was made from (settings, sound options,
-templates, engine, footaudio version, album and track), so a rerun renders only what
+templates, engine, ffmpeg version, footaudio version, album and track), so a rerun renders only what
 changed. Every file is written atomically; the index files are rebuilt afterwards.
 """
 
@@ -12,6 +12,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -25,10 +27,23 @@ from .._version import __version__
 from ..audio.tags import SetContext
 from ..errors import FootaudioError, Interrupted, UsageError
 from ..files import folder_lock, remove_stale_temporaries
-from .index import check_feed_url, write_index
+from .index import check_feed_url, index_files, write_index
 from .setfile import RoutineSet, RoutineSpec
 
-__all__ = ["BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch"]
+__all__ = ["BatchProgress", "BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch"]
+
+BatchProgress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)`` while a set renders, from the main process:
+
+- ``check``: routines compared with the files already there;
+- ``plan``: routines scripted, of those to render;
+- ``speech``: sentences synthesized, of those not in the clip cache;
+- ``audio``: milliseconds of audio encoded, summed over the routines to render
+  (a finished or failed routine counts whole).
+"""
+
+_AUDIO_REPORT_S = 0.25
+"""How often a worker reports how far its encoding has got."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,9 @@ class RoutineOutcome:
     error: str | None = None
     """Why it failed."""
 
+    broken_rules: tuple[str, ...] = ()
+    """The pacing rules the rendered routine breaks (see ``footaudio script --check``)."""
+
 
 @dataclass
 class BatchReport:
@@ -52,6 +70,8 @@ class BatchReport:
 
     folder: Path
     outcomes: list[RoutineOutcome] = field(default_factory=list)
+    index: tuple[Path, ...] = ()
+    """The index files written (none for a shard)."""
 
     def count(self, status: str) -> int:
         """How many routines ended with ``status``."""
@@ -103,6 +123,7 @@ def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
 def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: str) -> str:
     """A digest of everything a routine's file is made from; a change means a new render."""
     from ..speech.engine import default_synthesizer
+    from ..tools import find_ffmpeg
 
     options = spec.options.to_dict()
     if spec.options.cover is not None:
@@ -115,6 +136,7 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: st
         "track": [spec.track, total],
         "templates": template_digest,
         "engine": default_synthesizer(spec.settings.engine).engine_id,
+        "ffmpeg": find_ffmpeg().version,
         "footaudio": __version__,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
@@ -127,9 +149,16 @@ def _stored_inputs(path: Path) -> str | None:
     return stored.get("inputs") if stored else None
 
 
-def _worker_started() -> None:
+_progress_queue: Any = None
+"""In a worker process: where it reports ``(track, audio ms encoded)`` to the main process."""
+
+
+def _worker_started(progress_queue: Any = None) -> None:
     """In each worker process: SIGTERM stops the render the same way Ctrl-C does, cleaning up."""
     import signal
+
+    global _progress_queue
+    _progress_queue = progress_queue
 
     def stop(signum: int, frame: object) -> None:
         raise Interrupted(signum)
@@ -137,28 +166,51 @@ def _worker_started() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _render_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Worker process: render one routine; failures come back as messages, not exceptions."""
+def _render_job(job: dict[str, Any], encoded: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Worker process: render one routine; failures come back as messages, not exceptions.
+
+    ``encoded(track, ms)`` hears how much of the routine's audio is encoded, a few times a second
+    (in a worker process, it goes through the queue the pool was started with).
+    """
     from ..pipeline import render
+    from ..script.pacing import check_pacing
+
+    if encoded is None and _progress_queue is not None:
+        encoded = lambda track, ms: _progress_queue.put((track, ms))  # noqa: E731
+    total_ms = job["settings"].total_ms
+    track = job["set_context"].track[0]
+    last = -_AUDIO_REPORT_S
+
+    def progress(stage: str, done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        # The whole routine counts only when it is finished (tagged and in place), so not at done == total.
+        if stage == "audio" and encoded is not None and done < total and now - last >= _AUDIO_REPORT_S:
+            last = now
+            encoded(track, done * total_ms // total)
 
     started = time.monotonic()
     try:
-        render(
+        result = render(
             job["settings"],
             job["path"],
             options=job["options"],
             templates=job["templates"],
             set_context=job["set_context"],
             force=job["force"],
+            progress=progress,
         )
     except FootaudioError as exc:
         return {"ok": False, "error": exc.message}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True, "seconds": time.monotonic() - started}
+    problems = check_pacing(result.routine.timeline, job["settings"]).problems
+    return {"ok": True, "seconds": time.monotonic() - started, "broken_rules": problems}
 
 
-def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: int = 1) -> None:
+def _presynthesize(
+    routines: list[RoutineSpec], templates: Path | None, jobs: int = 1, progress: BatchProgress | None = None
+) -> None:
     """Synthesize every distinct sentence of the set once, before the workers start.
 
     pyttsx3 sentences are shared among ``jobs`` engine processes speaking at once.
@@ -171,18 +223,45 @@ def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: in
     from ..speech.pyttsx3_engine import Pyttsx3Synthesizer
 
     wanted: dict[tuple[str, str | None], dict[tuple[str, int], None]] = {}
-    for spec in routines:
+    if progress is not None:
+        progress("plan", 0, len(routines))
+    for planned, spec in enumerate(routines, start=1):
         engine, _ = engine_choice(spec.settings.engine)
         voice = choose_voice(default_synthesizer(engine), spec.settings.voice)
         _, script = build_script(spec.settings, templates)
         requests = wanted.setdefault((engine, voice), {})
         for sentence in script.sentences:
             requests[(sentence.text, sentence_rate(spec.settings, sentence))] = None
+        if progress is not None:
+            progress("plan", planned, len(routines))
     cache = ClipCache()
-    for (engine, voice), requests in wanted.items():
-        todo = list(requests)
+    # Only sentences missing from the cache are counted: they are the work left.
+    missing = {
+        key: [
+            (text, rate)
+            for text, rate in requests
+            if not cache.path_for(default_synthesizer(key[0]).engine_id, key[1], rate, text).exists()
+        ]
+        for key, requests in wanted.items()
+    }
+    total = sum(len(todo) for todo in missing.values())
+    spoken = 0
+    lock = threading.Lock()
+
+    def tick(count: int) -> None:
+        nonlocal spoken
+        with lock:
+            spoken = min(total, spoken + count)
+            if progress is not None:
+                progress("speech", spoken, total)
+
+    if progress is not None:
+        progress("speech", 0, total)
+    for (engine, voice), todo in missing.items():
+        if not todo:
+            continue
         if engine != "pyttsx3" or jobs < 2 or len(todo) < 2 * jobs:
-            cache.get_many(default_synthesizer(engine), todo, voice)
+            cache.get_many(default_synthesizer(engine), todo, voice, tick)
             continue
         # Each share gets its own engine process (started only if a clip is missing); threads just wait.
         shares = [todo[index::jobs] for index in range(jobs)]
@@ -190,7 +269,7 @@ def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: in
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 for future in [
-                    pool.submit(cache.get_many, e, share, voice) for e, share in zip(engines, shares, strict=True)
+                    pool.submit(cache.get_many, e, share, voice, tick) for e, share in zip(engines, shares, strict=True)
                 ]:
                     future.result()
         finally:
@@ -208,8 +287,13 @@ def run_batch(
     templates: Path | None = None,
     feed_url: str | None = None,
     report: Callable[[RoutineOutcome, int, int], None] | None = None,
+    progress: BatchProgress | None = None,
 ) -> BatchReport:
-    """Render the set (or one shard of it) into ``folder`` and refresh its index files."""
+    """Render the set (or one shard of it) into ``folder`` and refresh its index files.
+
+    ``report`` hears of each routine as it ends; ``progress`` of the work done within
+    each stage (see :data:`BatchProgress`).
+    """
     from ..script.templating import check_templates_dir
 
     templates = templates or routine_set.templates
@@ -229,7 +313,9 @@ def run_batch(
     with folder_lock(folder):
         remove_stale_temporaries(folder)
         todo: list[tuple[RoutineSpec, str]] = []
-        for spec in routines:
+        for checked, spec in enumerate(routines):
+            if progress is not None:
+                progress("check", checked, len(routines))
             digest = inputs_digest(spec, routine_set.name, total, template_digest)
             if not force and _stored_inputs(folder / spec.filename) == digest:
                 outcome = RoutineOutcome(spec, "up to date")
@@ -238,11 +324,16 @@ def run_batch(
                     report(outcome, len(outcome_report.outcomes), len(routines))
             else:
                 todo.append((spec, digest))
+        if progress is not None:
+            progress("check", len(routines), len(routines))
         if todo:
-            _presynthesize([spec for spec, _ in todo], templates, jobs)
-            _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
+            _presynthesize([spec for spec, _ in todo], templates, jobs, progress)
+            _render_all(
+                todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force, progress
+            )
         if shard is None:
             write_index(routine_set, folder, feed_url)
+            outcome_report.index = index_files(folder, feed_url)
     outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
     return outcome_report
 
@@ -257,8 +348,23 @@ def _render_all(
     planned: int,
     report: Callable[[RoutineOutcome, int, int], None] | None,
     force: bool = False,
+    progress: BatchProgress | None = None,
 ) -> None:
     total = len(routine_set.routines)
+    audio_ms = sum(spec.settings.total_ms for spec, _ in todo)
+    encoded: dict[int, int] = {}
+    last_sent = -1
+
+    def encoded_so_far(track: int, ms: int) -> None:
+        encoded[track] = max(encoded.get(track, 0), ms)
+
+    def tell(routine_ended: bool = False) -> None:
+        nonlocal last_sent
+        done = min(audio_ms, sum(encoded.values()))
+        if progress is not None and (done != last_sent or routine_ended):
+            last_sent = done
+            progress("audio", done, audio_ms)
+
     payloads = [
         {
             "settings": spec.settings,
@@ -272,28 +378,49 @@ def _render_all(
     ]
 
     def finish(spec: RoutineSpec, result: dict[str, Any]) -> None:
+        encoded[spec.track] = spec.settings.total_ms
         if result["ok"]:
-            outcome = RoutineOutcome(spec, "rendered", result["seconds"])
+            outcome = RoutineOutcome(spec, "rendered", result["seconds"], broken_rules=result["broken_rules"])
         else:
             outcome = RoutineOutcome(spec, "failed", error=result["error"])
         outcome_report.outcomes.append(outcome)
         if report:
             report(outcome, len(outcome_report.outcomes), planned)
+        tell(routine_ended=True)
 
+    tell()
     if jobs <= 1 or len(todo) == 1:
+
+        def heard(track: int, ms: int) -> None:
+            encoded_so_far(track, ms)
+            tell()
+
         for (spec, _), payload in zip(todo, payloads, strict=True):
-            finish(spec, _render_job(payload))
+            finish(spec, _render_job(payload, heard))
         return
     # Spawned (not forked) workers: each starts clean, with its own speech engine process.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_started) as pool:
+    heard_from: Any = context.Queue()
+
+    def listen() -> None:
+        while True:
+            try:
+                encoded_so_far(*heard_from.get_nowait())
+            except queue.Empty:
+                break
+        tell()
+
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_started, initargs=(heard_from,)
+    ) as pool:
         futures: dict[Future[dict[str, Any]], RoutineSpec] = {
             pool.submit(_render_job, payload): spec for (spec, _), payload in zip(todo, payloads, strict=True)
         }
         try:
             pending = set(futures)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=_AUDIO_REPORT_S, return_when=FIRST_COMPLETED)
+                listen()
                 for future in done:
                     try:
                         result = future.result()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, fields
 from difflib import get_close_matches
 from pathlib import Path
@@ -72,8 +73,29 @@ class RoutineSet:
         return self.output or Path("out") / _slug(self.name)
 
 
+_SLUG_BYTES = 120
+"""Longest slug in UTF-8 bytes: well inside every file system's 255-byte name limit."""
+
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
+"""Names Windows refuses for files and folders, whatever the extension."""
+
+
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "routine"
+    """A file and folder name that keeps the letters of every alphabet: ``Füße am Abend`` -> ``füße-am-abend``.
+
+    Letters, marks and digits stay (lower-cased, NFC); every other run of characters becomes
+    one ``-``, so no slash, dot, quote or control character reaches the file system.
+    """
+    kept = "".join(
+        char if unicodedata.category(char)[0] in "LMN" else " " for char in unicodedata.normalize("NFC", text.lower())
+    )
+    slug = "-".join(kept.split())
+    while len(slug.encode()) > _SLUG_BYTES:
+        slug = slug[:-1]
+    slug = unicodedata.normalize("NFC", slug.strip("-"))
+    if slug in _RESERVED:
+        slug += "-set"
+    return slug or "routine"
 
 
 def _line_of(text: str, table: str | None, key: str, occurrence: int = 0) -> int | None:

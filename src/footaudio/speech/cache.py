@@ -6,6 +6,7 @@ reused across routines and runs; clips enter the cache atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -141,9 +142,11 @@ class ClipCache:
                     raw = Path(work) / f"{index}-raw.wav"
                     _synthesize_plausibly(synthesizer, text, voice, rate, raw)
                     jobs.append((raw, Path(work) / f"{index}.wav"))
-                    if progress is not None:
-                        progress(1)
-                pending.append((batch, mastering.submit(master_clips, jobs), [out for _, out in jobs]))
+                mastered_batch = mastering.submit(master_clips, jobs)
+                if progress is not None:
+                    # A clip is done when mastered, which can lag well behind the speaking.
+                    mastered_batch.add_done_callback(functools.partial(_report_mastered, progress, len(jobs)))
+                pending.append((batch, mastered_batch, [out for _, out in jobs]))
             for batch, future, outputs in pending:
                 for (index, text, _, path), loudness, mastered in zip(batch, future.result(), outputs, strict=True):
                     clip = _read_wav(mastered)
@@ -234,6 +237,11 @@ def _synthesize_plausibly(synthesizer: Synthesizer, text: str, voice: str | None
         f"the voice {name!r} {problem} (twice); it does not seem to speak this text: "
         "choose another --voice ('footaudio voices' lists them)."
     )
+
+
+def _report_mastered(progress: Callable[[int], None], count: int, future: Future[list[Loudness]]) -> None:
+    if future.exception() is None:
+        progress(count)
 
 
 @dataclass(frozen=True)
