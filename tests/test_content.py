@@ -16,75 +16,17 @@ import pytest
 from footaudio import Settings, build_script
 from footaudio.formats import as_text
 from footaudio.pacing import check_pacing
-from footaudio.script import Speech
+from footaudio.script import Speech, parse_ssml
+from footaudio.settings import MAX_MINUTES
 from footaudio.timeline import build_timeline
 
 from .conftest import fake_clip_ms
 
-GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, 90, 120, 240)
+GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, MAX_MINUTES)
 SEEDS = (1, 2, 3)
 MODES = ("solo", "partner")
 PRESSURES = ("light", "medium", "firm")
 GOLDEN = Path(__file__).parent / "golden"
-
-# Issue 11 is not finished: these cells still break a narration rule (too much narration for 3-5 minute
-# partner routines, too few distinct sentences past 60 minutes, ...). strict: a fixed cell must leave the list.
-KNOWN_BROKEN = {
-    ("solo", "light", 90, 1),
-    ("solo", "light", 90, 2),
-    ("solo", "light", 90, 3),
-    ("solo", "light", 120, 1),
-    ("solo", "light", 120, 2),
-    ("solo", "light", 120, 3),
-    ("solo", "light", 240, 1),
-    ("solo", "light", 240, 2),
-    ("solo", "light", 240, 3),
-    ("solo", "medium", 90, 1),
-    ("solo", "medium", 90, 2),
-    ("solo", "medium", 90, 3),
-    ("solo", "medium", 120, 1),
-    ("solo", "medium", 120, 2),
-    ("solo", "medium", 120, 3),
-    ("solo", "medium", 240, 1),
-    ("solo", "medium", 240, 2),
-    ("solo", "medium", 240, 3),
-    ("solo", "firm", 90, 1),
-    ("solo", "firm", 90, 2),
-    ("solo", "firm", 90, 3),
-    ("solo", "firm", 120, 1),
-    ("solo", "firm", 120, 2),
-    ("solo", "firm", 120, 3),
-    ("solo", "firm", 240, 1),
-    ("solo", "firm", 240, 2),
-    ("solo", "firm", 240, 3),
-    ("partner", "light", 90, 1),
-    ("partner", "light", 90, 2),
-    ("partner", "light", 90, 3),
-    ("partner", "light", 120, 1),
-    ("partner", "light", 120, 2),
-    ("partner", "light", 120, 3),
-    ("partner", "light", 240, 1),
-    ("partner", "light", 240, 2),
-    ("partner", "light", 240, 3),
-    ("partner", "medium", 90, 1),
-    ("partner", "medium", 90, 2),
-    ("partner", "medium", 90, 3),
-    ("partner", "medium", 120, 1),
-    ("partner", "medium", 120, 2),
-    ("partner", "medium", 120, 3),
-    ("partner", "medium", 240, 1),
-    ("partner", "medium", 240, 2),
-    ("partner", "medium", 240, 3),
-    ("partner", "firm", 90, 1),
-    ("partner", "firm", 90, 2),
-    ("partner", "firm", 90, 3),
-    ("partner", "firm", 120, 1),
-    ("partner", "firm", 120, 2),
-    ("partner", "firm", 120, 3),
-    ("partner", "firm", 240, 1),
-    ("partner", "firm", 240, 2),
-    ("partner", "firm", 240, 3),
-}
 
 
 def fake_ms(sentence: Speech) -> int:
@@ -100,9 +42,7 @@ def planned(settings: Settings):
 @pytest.mark.parametrize("minutes", GRID_MINUTES)
 @pytest.mark.parametrize("pressure", PRESSURES)
 @pytest.mark.parametrize("mode", MODES)
-def test_every_cell_of_the_grid_keeps_every_pacing_rule(request, mode, pressure, minutes, seed):
-    if (mode, pressure, minutes, seed) in KNOWN_BROKEN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 11: narration rules not yet met"))
+def test_every_cell_of_the_grid_keeps_every_pacing_rule(mode, pressure, minutes, seed):
     settings = Settings(minutes=minutes, mode=mode, pressure=pressure, seed=seed)
     _, timeline = planned(settings)
     report = check_pacing(timeline, settings)
@@ -205,3 +145,47 @@ def test_golden_scripts(settings):
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_the_narration_checks_catch_a_closing_that_is_rushed_and_forgets_the_slippery_soles(tmp_path):
+    (tmp_path / "routine.ssml.j2").write_text(
+        '{% extends "builtin/routine.ssml.j2" %}{% block closing %}<mark name="closing" fa:title="Closing"/>'
+        "<p><s>Goodbye.</s></p>{{ hold(plan.settle_hold) }}{% endblock %}",
+        encoding="utf-8",
+    )
+    settings = Settings(minutes=30, mode="partner", pressure="firm")
+    _, script = build_script(settings, tmp_path)
+    problems = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings).problems
+    assert any(problem.startswith("the closing lasts ") for problem in problems)
+    assert "the closing does not say to wipe the soles or put on socks before standing" in problems
+
+
+TOO_EAGER = """<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis"
+  xmlns:fa="urn:footaudio:ssml:1" xml:lang="en-US">
+<mark name="welcome"/><s>Welcome, both of you.</s>
+<mark name="safety"/><s>Giver, agree on boundaries with your partner.</s>
+<mark name="preparation"/><s>Giver, warm the lotion.</s><fa:hold min="5s" max="10s"/>
+<mark name="right-1-main-thumbs"/><audio src="check-in"/><s>Giver, ask: is this okay?</s><break time="2s"/>
+<s>Giver, walk your thumbs up the arch.</s><fa:hold min="20s" max="40s"/>
+<mark name="right-2-finish-glides"/><s>Giver, glide to the ankle.</s><fa:hold min="20s" max="40s"/>
+<mark name="right-3-main-heel"/><s>Giver, knead the heel.</s><fa:hold min="20s" max="40s"/>
+<mark name="left-1-main-thumbs"/><s>Giver, take the other foot and walk your thumbs up the arch.</s>
+<fa:hold min="20s" max="40s"/>
+<mark name="left-2-finish-glides"/><s>Giver, glide to the ankle again.</s><fa:hold min="20s" max="40s"/>
+<mark name="left-3-main-heel"/><s>Giver, knead the heel again.</s><fa:hold min="20s" max="40s"/>
+<mark name="closing"/><s>Giver, thank your partner.</s><fa:hold min="1s"/>
+</speak>"""
+
+
+def test_the_narration_checks_catch_roles_check_ins_and_an_arc_out_of_order():
+    settings = Settings(minutes=5, mode="partner", pressure="firm")
+    script = parse_ssml(TOO_EAGER)
+    problems = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings).problems
+    assert any(problem.endswith("of sentences open by naming a role, more than 25%") for problem in problems)
+    assert any("a check-in comes before the technique has started" in problem for problem in problems)
+    assert any(problem.startswith("a check-in leaves only 2.0 s to answer") for problem in problems)
+    assert "the right foot's steps are out of order (warm-up, main work, deeper, finishing)" in problems
+    assert "the right foot starts its work without a warm-up" in problems
+    assert "a firm routine does not say during the massage that firm never means pain" in problems
+    assert 'the first check-in does not say that "stop" means pause the audio and stop' in problems
+    assert "the preparation holds 10 s and does not invite pausing the audio" in problems

@@ -23,13 +23,13 @@ ROUND_HOLD_MAX_SECONDS = 45
 FIRST_HOLD_SECONDS = (15, 24)
 """Quiet after a step's instructions before its first check-in: the technique runs 15 to 30 s first."""
 
-STEP_SECONDS = 95
+STEP_SECONDS = 120
 """Each this much time on a foot adds one more distinct step, until the list is used up."""
 
 DEEP_PASS_SECONDS = 170
 """When steps would run longer than this, deeper passes of the main steps are added before finishing."""
 
-RECEIVER_SECONDS = 200
+RECEIVER_SECONDS = 185
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
 WATCH_SECONDS = 170
