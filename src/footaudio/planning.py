@@ -23,7 +23,7 @@ ROUND_HOLD_MAX_SECONDS = 45
 FIRST_HOLD_SECONDS = (15, 24)
 """Quiet after a step's instructions before its first check-in: the technique runs 15 to 30 s first."""
 
-STEP_SECONDS = 120
+STEP_SECONDS = 105
 """Each this much time on a foot adds one more distinct step, until the list is used up."""
 
 DEEP_PASS_SECONDS = 170
@@ -32,10 +32,10 @@ DEEP_PASS_SECONDS = 170
 RECEIVER_SECONDS = 185
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
-WATCH_SECONDS = 170
+WATCH_SECONDS = 140
 """Nominal time between the lines that tell the giver what to watch for."""
 
-CHECK_IN_SECONDS = {"partner": 115, "solo": 140}
+CHECK_IN_SECONDS = {"partner": 125, "solo": 155}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
 
 WATCH_FROM_MINUTES = 15
@@ -277,14 +277,13 @@ class RoutinePlan:
             since_receiver += intro + first
             since_watch += intro + first
             step_rounds = []
-            since_check_in = 0.0
+            # Round 1 asks about the step's technique; further check-ins are spread evenly so that
+            # no gap (up to the next step's first question) passes the nominal limit.
+            span = rounds * round_seconds + intro + first
+            extra = max(0, math.ceil(span / self.check_in_seconds) - 1)
+            asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
             for round_number in range(1, rounds + 1):
-                # Round 1 asks about the step's technique; later rounds ask again before the gap grows too long.
-                upcoming = round_seconds + (0 if round_number < rounds else intro + first)
-                check_in = not self.mini and (round_number == 1 or since_check_in + upcoming > self.check_in_seconds)
-                if check_in:
-                    since_check_in = 0.0
-                since_check_in += round_seconds
+                check_in = not self.mini and round_number in asks
                 # The change of feet and the closing speak to the receiver anyway: spare the foot's last step.
                 due = RECEIVER_SECONDS * (1.4 if number == len(chosen) else 1)
                 receiver = partner and not self.mini and since_receiver >= due
