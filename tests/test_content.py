@@ -158,6 +158,15 @@ def test_the_narration_checks_catch_a_closing_that_is_rushed_and_forgets_the_sli
     problems = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings).problems
     assert any(problem.startswith("the closing lasts ") for problem in problems)
     assert "the closing does not say to wipe the soles or put on socks before standing" in problems
+    report = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings)
+    warning = report.warning()
+    assert warning.startswith(f"the narration breaks {len(problems)} pacing rules (see footaudio script --check): ")
+    assert "\n" not in warning and "put on socks" in warning
+
+
+def test_the_shipped_routine_has_no_warning():
+    settings = Settings(minutes=10, mode="partner", pressure="firm")
+    assert check_pacing(planned(settings)[1], settings).warning() == ""
 
 
 TOO_EAGER = """<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis"

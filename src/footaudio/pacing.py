@@ -94,6 +94,16 @@ class PacingReport:
         """Whether every rule holds."""
         return not self.problems
 
+    def warning(self) -> str:
+        """One line naming the broken rules, e.g. for ``render`` to print when a user's templates break them."""
+        if not self.problems:
+            return ""
+        count = len(self.problems)
+        return (
+            f"the narration breaks {count} pacing rule{'' if count == 1 else 's'} "
+            f"(see footaudio script --check): {'; '.join(self.problems)}."
+        )
+
     def to_text(self) -> str:
         """The report as a person reads it."""
         right, left = (self.foot_ms.get(foot, 0) for foot in FEET)
