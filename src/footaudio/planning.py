@@ -246,7 +246,8 @@ class RoutinePlan:
         chosen += [(t, "main", 1) for t in main[: max(1, room)]]
         extra = math.floor(self.foot_seconds / DEEP_PASS_SECONDS) - count
         if room >= len(main) and extra > 0:
-            deep = [t for t in main if _get(t, "deeper")] or main
+            # Deeper passes go to the pressure's own steps first, then to the shared ones.
+            deep = sorted((t for t in main if _get(t, "deeper")), key=lambda t: bool(_get(t, "shared"))) or main
             chosen += [(t, "deep", 2) for t in deep[:extra]]
         if count >= 3:
             chosen += [(t, "finish", 1) for t in finish[:1]]
