@@ -29,7 +29,7 @@ STEP_SECONDS = 105
 DEEP_PASS_SECONDS = 170
 """When steps would run longer than this, deeper passes of the main steps are added before finishing."""
 
-RECEIVER_SECONDS = 185
+RECEIVER_SECONDS = 170
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
 WATCH_SECONDS = 140
