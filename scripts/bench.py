@@ -1,6 +1,6 @@
 """Benchmark footaudio against its own limit and a plain pydub script, side by side in one run.
 
-    python scripts/bench.py                       # 10, 30, 60, 120 min; 3 repeats; pydub up to 60 min
+    python scripts/bench.py                       # 10, 30, 60, 90 min; 3 repeats; pydub up to 60 min
     python scripts/bench.py --quick               # 10 and 30 min, 1 repeat (a smoke test)
     python scripts/bench.py --minutes 30 --repeat 5 --no-batch --neural
 
@@ -82,7 +82,7 @@ if kind == "module":
 else:
     runpy.run_path(target, run_name="__main__")
 """
-DEFAULT_MINUTES = (10, 30, 60, 120)
+DEFAULT_MINUTES = (10, 30, 60, 90)
 QUICK_MINUTES = (10, 30)
 STARTUP_RUNS = 10
 BATCH_ARGS = ("--minutes", "5,10,20", "--mode", "solo,partner", "--pressure", "light,firm")
@@ -95,8 +95,8 @@ MIB = 1024 * 1024
 # Targets (see ``targets``).
 TARGET_WARM_OVER_LIMIT = 1.3  # at 30 min, at most
 TARGET_BASELINE_SPEEDUP = 3.0  # at 60 min, footaudio warm at least this much faster than pydub
-TARGET_PEAK_GROWTH = 1.25  # 120-min peak over 10-min peak, at most
-TARGET_PEAK_MB = 200.0  # 120-min peak, below
+TARGET_PEAK_GROWTH = 1.25  # 90-min peak over 10-min peak, at most
+TARGET_PEAK_MB = 200.0  # 90-min peak, below
 TARGET_STARTUP_S = 0.3
 TARGET_BATCH_SPEEDUP = 1.7
 TARGET_RERUN_S = 1.0
@@ -681,18 +681,18 @@ def find(results: Sequence[LengthResult], minutes: float) -> LengthResult | None
 
 
 def targets(results: Sequence[LengthResult], startup_s: float | None, batch: BatchResult | None) -> list[Target]:
-    r10, r30, r60, r120 = (find(results, m) for m in DEFAULT_MINUTES)
+    r10, r30, r60, r90 = (find(results, m) for m in DEFAULT_MINUTES)
     peak10 = own_peak(r10.cold + r10.warm) if r10 else None
-    peak120 = own_peak(r120.cold + r120.warm) if r120 else None
+    peak90 = own_peak(r90.cold + r90.warm) if r90 else None
     found = [
         Target("warm render / limit at 30 min", ratio(r30.warm_s, r30.limit_s) if r30 else None,
                "<=", TARGET_WARM_OVER_LIMIT, "x", "needs 30 in --minutes"),
         Target("pydub / warm render at 60 min", ratio(r60.baseline_s, r60.warm_s) if r60 else None,
                ">=", TARGET_BASELINE_SPEEDUP, "x", "needs 60 in --minutes and the baseline at 60"),
-        Target("render peak 120 min / 10 min", ratio(peak120, peak10), "<=", TARGET_PEAK_GROWTH, "x",
-               "needs 10 and 120 in --minutes"),
-        Target("render peak at 120 min, MB", peak120 / MIB if peak120 else None, "<", TARGET_PEAK_MB, "",
-               "needs 120 in --minutes"),
+        Target("render peak 90 min / 10 min", ratio(peak90, peak10), "<=", TARGET_PEAK_GROWTH, "x",
+               "needs 10 and 90 in --minutes"),
+        Target("render peak at 90 min, MB", peak90 / MIB if peak90 else None, "<", TARGET_PEAK_MB, "",
+               "needs 90 in --minutes"),
         Target("footaudio --help start-up, s", startup_s, "<", TARGET_STARTUP_S, "s"),
     ]  # fmt: skip
     batch_missing = "--no-batch" if batch is None else (batch.error and "batch failed") or "batch not available"
@@ -817,7 +817,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--minutes",
         type=parse_minutes,
         default=list(DEFAULT_MINUTES),
-        help="routine lengths to render (default: 10,30,60,120)",
+        help="routine lengths to render (default: 10,30,60,90)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is reported (default 3)")
     parser.add_argument(

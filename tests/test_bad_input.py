@@ -22,6 +22,11 @@ from footaudio.tools import find_ffmpeg
 
 from .conftest import FakeSynthesizer
 
+TOO_LONG = (
+    "is longer than the guided content fills without repeating itself (at most 90 minutes); use --minutes 90 or less."
+)
+"""The message for a length past MAX_MINUTES, after the length itself."""
+
 SPEAK = '<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis" xmlns:fa="urn:footaudio:ssml:1">'
 SET = "set.toml"
 MATRIX = '[matrix]\nminutes = [5]\nmode = ["solo"]\n'
@@ -82,14 +87,18 @@ def set_file(text: str) -> dict[str, str | bytes]:
 
 CASES = [
     # --- render: settings ---------------------------------------------------------------------------------
-    case("minutes-zero", "render -m 0", message="0 minutes is out of range; use --minutes from 1 to 240."),
-    case("minutes-negative", "render -m -5", message="-5 minutes is out of range; use --minutes from 1 to 240."),
+    case("minutes-zero", "render -m 0", message="0 minutes is out of range; use --minutes from 1 to 90."),
+    case("minutes-negative", "render -m -5", message="-5 minutes is out of range; use --minutes from 1 to 90."),
     case("minutes-word", "render -m abc", message="--minutes 'abc' is not a number; use e.g. --minutes 10."),
     case("minutes-comma", "render -m 7,5", message="--minutes '7,5' is not a number; use e.g. --minutes 10."),
     case("minutes-empty", "render -m ''", message="--minutes '' is not a number; use e.g. --minutes 10."),
-    case("minutes-nan", "render -m nan", message="nan is not a length; use --minutes with a number from 1 to 240."),
-    case("minutes-inf", "render -m inf", message="inf is not a length; use --minutes with a number from 1 to 240."),
-    case("minutes-1e9", "render -m 1e9", message="1e+09 minutes is out of range; use --minutes from 1 to 240."),
+    case("minutes-nan", "render -m nan", message="nan is not a length; use --minutes with a number from 1 to 90."),
+    case("minutes-inf", "render -m inf", message="inf is not a length; use --minutes with a number from 1 to 90."),
+    case(
+        "minutes-1e9",
+        "render -m 1e9",
+        message="1e+09 minutes " + TOO_LONG,
+    ),
     case(
         "minutes-too-short",
         "render -m 1 --mode partner --pressure firm",
@@ -231,7 +240,7 @@ CASES = [
         contains="'--bogus'",
     ),
     # --- script -------------------------------------------------------------------------------------------
-    case("script-minutes-zero", "script -m 0", message="0 minutes is out of range; use --minutes from 1 to 240."),
+    case("script-minutes-zero", "script -m 0", message="0 minutes is out of range; use --minutes from 1 to 90."),
     case("script-mode-unknown", "script --mode duo", message="unknown mode 'duo'; use --mode solo or partner."),
     case(
         "script-format",
@@ -571,7 +580,7 @@ CASES = [
         "set-minutes-huge-integer",
         "batch {tmp}/set.toml",
         files=set_file("[[routine]]\nminutes = 1" + "0" * 400 + "\n"),
-        message="{tmp}/set.toml, line 2: routine 1: minutes must be a number from 1 to 240; use e.g. --minutes 10.",
+        message="{tmp}/set.toml, line 2: routine 1: minutes must be a number from 1 to 90; use e.g. --minutes 10.",
     ),
     case(
         "set-voice-number",

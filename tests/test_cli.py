@@ -16,6 +16,11 @@ from footaudio.script.ssml import SSML_NS
 
 from .conftest import FakeSynthesizer, decode
 
+TOO_LONG = (
+    "is longer than the guided content fills without repeating itself (at most 90 minutes); use --minutes 90 or less."
+)
+"""The message for a length past MAX_MINUTES, after the length itself."""
+
 
 @pytest.fixture(autouse=True)
 def fake_engine(monkeypatch, tmp_path):
@@ -114,12 +119,16 @@ def test_version(capsys):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["render", "-m", "0"], 2, "0 minutes is out of range; use --minutes from 1 to 240."),
-        (["render", "-m", "-5"], 2, "-5 minutes is out of range; use --minutes from 1 to 240."),
+        (["render", "-m", "0"], 2, "0 minutes is out of range; use --minutes from 1 to 90."),
+        (["render", "-m", "-5"], 2, "-5 minutes is out of range; use --minutes from 1 to 90."),
         (["render", "-m", "abc"], 2, "--minutes 'abc' is not a number; use e.g. --minutes 10."),
-        (["render", "-m", "nan"], 2, "nan is not a length; use --minutes with a number from 1 to 240."),
-        (["render", "-m", "inf"], 2, "inf is not a length; use --minutes with a number from 1 to 240."),
-        (["render", "-m", "1e9"], 2, "1e+09 minutes is out of range; use --minutes from 1 to 240."),
+        (["render", "-m", "nan"], 2, "nan is not a length; use --minutes with a number from 1 to 90."),
+        (["render", "-m", "inf"], 2, "inf is not a length; use --minutes with a number from 1 to 90."),
+        (
+            ["render", "-m", "1e9"],
+            2,
+            "1e+09 minutes " + TOO_LONG,
+        ),
         (["render", "--mode", "trio"], 2, "unknown mode 'trio'; use --mode solo or partner."),
         (
             ["render", "--pressure", "medum"],

@@ -65,7 +65,7 @@ def choice(options: tuple) -> st.SearchStrategy:
 
 
 SETTINGS_VALID = {
-    "minutes": st.one_of(st.floats(min_value=1, max_value=240), st.integers(min_value=1, max_value=240)),
+    "minutes": st.one_of(st.floats(min_value=1, max_value=90), st.integers(min_value=1, max_value=90)),
     "mode": choice(MODES),
     "pressure": choice(PRESSURES),
     "voice": st.one_of(st.none(), st.text().filter(str.strip)),
@@ -74,7 +74,7 @@ SETTINGS_VALID = {
     "engine": st.sampled_from(ENGINES),
 }
 SETTINGS_WILD = {
-    "minutes": st.one_of(around(1, 240), ANYTHING),
+    "minutes": st.one_of(around(1, 90), ANYTHING),
     "mode": ANYTHING,
     "pressure": ANYTHING,
     "voice": st.one_of(st.text(), st.just(" \t")),
@@ -92,7 +92,7 @@ def test_settings_are_valid_or_refused_in_one_line(arguments):
     except UsageError as exc:
         assert_clean(exc)
         return
-    assert type(settings.minutes) is float and 1 <= settings.minutes <= 240
+    assert type(settings.minutes) is float and 1 <= settings.minutes <= 90
     assert settings.total_ms == round(settings.minutes * 6000) * 10
     assert settings.mode in MODES and settings.pressure in PRESSURES and settings.engine in ENGINES
     assert type(settings.rate) is int and 80 <= settings.rate <= 260

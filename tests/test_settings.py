@@ -4,6 +4,11 @@ import pytest
 
 from footaudio import Settings, UsageError
 
+TOO_LONG = (
+    "is longer than the guided content fills without repeating itself (at most 90 minutes); use --minutes 90 or less."
+)
+"""The message for a length past MAX_MINUTES, after the length itself."""
+
 
 def test_defaults_are_a_ten_minute_solo_light_routine():
     settings = Settings()
@@ -27,11 +32,18 @@ def test_total_is_a_whole_number_of_centiseconds():
 @pytest.mark.parametrize(
     ("minutes", "message"),
     [
-        (0, "0 minutes is out of range; use --minutes from 1 to 240."),
-        (-5, "-5 minutes is out of range; use --minutes from 1 to 240."),
-        (1e9, "1e+09 minutes is out of range; use --minutes from 1 to 240."),
-        (math.nan, "nan is not a length; use --minutes with a number from 1 to 240."),
-        (math.inf, "inf is not a length; use --minutes with a number from 1 to 240."),
+        (0, "0 minutes is out of range; use --minutes from 1 to 90."),
+        (-5, "-5 minutes is out of range; use --minutes from 1 to 90."),
+        (
+            120,
+            "120 minutes " + TOO_LONG,
+        ),
+        (
+            1e9,
+            "1e+09 minutes " + TOO_LONG,
+        ),
+        (math.nan, "nan is not a length; use --minutes with a number from 1 to 90."),
+        (math.inf, "inf is not a length; use --minutes with a number from 1 to 90."),
         ("10", "minutes must be a number, not '10'; use e.g. --minutes 10."),
     ],
 )

@@ -28,7 +28,8 @@ ENGINES = ("auto", "pyttsx3", "piper")
 """``auto`` (the default) is the natural voice when ``footaudio[neural]`` is installed, else pyttsx3."""
 PRESSURES = ("light", "medium", "firm")
 MIN_MINUTES = 1.0
-MAX_MINUTES = 240.0
+MAX_MINUTES = 90.0
+"""Longest routine: the guided content (distinct steps and wording) fills up to 90 minutes without replaying itself."""
 DEFAULT_MINUTES = 10.0
 DEFAULT_RATE = 140
 MIN_RATE = 80
@@ -92,6 +93,11 @@ class Settings:
         if not math.isfinite(minutes):
             raise UsageError(
                 f"{minutes} is not a length; use --minutes with a number from {MIN_MINUTES:g} to {MAX_MINUTES:g}."
+            )
+        if minutes > MAX_MINUTES:
+            raise UsageError(
+                f"{minutes_phrase(minutes)} is longer than the guided content fills without repeating itself "
+                f"(at most {MAX_MINUTES:g} minutes); use --minutes {MAX_MINUTES:g} or less."
             )
         if not MIN_MINUTES <= minutes <= MAX_MINUTES:
             raise UsageError(

@@ -11,6 +11,7 @@ from footaudio import AudioOptions, Settings, build_script, plan
 from footaudio.audio.chimes import render_sound
 from footaudio.audio.mixing import SAMPLE_RATE, _clip_pcm, pcm_blocks, sample_at
 from footaudio.script.timeline import build_timeline
+from footaudio.settings import MAX_MINUTES
 from footaudio.speech.cache import Clip, Clips
 
 from ..conftest import fake_clip_ms
@@ -39,8 +40,8 @@ def test_streamed_blocks_equal_the_in_memory_assembly(tmp_path, fake_synth, cach
     assert streamed == whole_routine(routine.timeline, routine.clips, options)
 
 
-def test_a_two_hour_routine_streams_exactly_its_length_in_small_blocks(tmp_path):
-    settings = Settings(minutes=120, mode="partner", pressure="firm")
+def test_the_longest_routine_streams_exactly_its_length_in_small_blocks(tmp_path):
+    settings = Settings(minutes=MAX_MINUTES, mode="partner", pressure="firm")
     _, script = build_script(settings)
     timeline = build_timeline(script, lambda sentence: fake_clip_ms(sentence.text), settings.total_ms)
     # One short clip stands in for every sentence: the stream pads each to its planned length.
@@ -57,6 +58,6 @@ def test_a_two_hour_routine_streams_exactly_its_length_in_small_blocks(tmp_path)
     for block in pcm_blocks(timeline, clips, AudioOptions()):
         total += len(block)
         largest = max(largest, len(block))
-    assert total == 120 * 60 * SAMPLE_RATE * 2
+    assert total == int(MAX_MINUTES) * 60 * SAMPLE_RATE * 2
     # Silence never comes whole: no block is longer than a second or the longest sentence or chime.
     assert largest <= max(SAMPLE_RATE * 2, sample_at(longest_sound + 10) * 2)

@@ -15,13 +15,14 @@ import pytest
 
 from footaudio import Settings, build_script
 from footaudio.script.pacing import check_pacing
-from footaudio.script.ssml import Speech
+from footaudio.script.ssml import Speech, parse_ssml
 from footaudio.script.timeline import build_timeline
 from footaudio.script.views import as_text
+from footaudio.settings import MAX_MINUTES
 
 from ..conftest import fake_clip_ms
 
-GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, 120)
+GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, MAX_MINUTES)
 SEEDS = (1, 2, 3)
 MODES = ("solo", "partner")
 PRESSURES = ("light", "medium", "firm")
@@ -53,26 +54,26 @@ def test_every_cell_of_the_grid_keeps_every_pacing_rule(mode, pressure, minutes,
 @pytest.mark.parametrize("mode", MODES)
 def test_longer_routines_add_techniques_until_the_list_is_used_up(mode, pressure):
     counts = []
-    for minutes in GRID_MINUTES:
+    lengths = (5, 10, 30, 60)
+    for minutes in lengths:
         settings = Settings(minutes=minutes, mode=mode, pressure=pressure)
         counts.append(check_pacing(planned(settings)[1], settings).techniques)
     assert counts == sorted(counts)
-    assert counts[0] == 1 and counts[-1] >= 5
-    steps = [len(planned(Settings(minutes=m, mode=mode, pressure=pressure))[1].steps) for m in GRID_MINUTES]
-    assert steps == sorted(steps) and steps[-1] > 3 * steps[3]  # 120 min has many more steps than 10 min
+    assert counts[1] >= 3 and counts[2] >= 5 and counts[3] >= 7
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_preparation_hold_leaves_time_to_prepare(mode):
-    for minutes in (3, 10, 60):
+    for minutes in (5, 10, 60):
         _, timeline = planned(Settings(minutes=minutes, mode=mode))
         prep = max(item.ms for item in timeline.items if item.step == "preparation" and item.kind == "hold")
-        assert prep >= 20_000
+        said = " ".join(item.text for item in timeline.items if item.step == "preparation" and item.text)
+        assert prep >= 60_000 or "pause the audio" in said
 
 
 def wording(mode: str, pressure: str) -> str:
     text = []
-    for minutes in (3, 10, 120):
+    for minutes in (5, 10, 60):
         for seed in SEEDS:
             script, _ = planned(Settings(minutes=minutes, mode=mode, pressure=pressure, seed=seed))
             text.extend(sentence.text for sentence in script.sentences)
@@ -105,11 +106,12 @@ def test_solo_speaks_to_one_person_and_partner_names_roles(pressure):
     for minutes in (5, 30):
         _, timeline = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))
         said = [
-            item.text for item in timeline.items if item.kind == "speech" and item.step.startswith(("right", "left"))
+            item.text
+            for item in timeline.items
+            if item.kind == "speech" and item.step.startswith(("right", "left", "switch"))
         ]
-        unnamed = [text for text in said if not re.search(r"\b(giver|receiver|receiving)\b", text, re.IGNORECASE)]
-        assert unnamed == [], "partner lines during the massage must name who they are for"
-        assert any(text.startswith(("Receiver", "If you are receiving")) for text in said)
+        assert any(text.startswith("Receiver") for text in said)
+        assert any(text.startswith("Giver") for text in said)
 
 
 def test_firm_steps_carry_a_comfort_check():
@@ -129,8 +131,8 @@ def golden_text(settings: Settings) -> str:
 @pytest.mark.parametrize(
     "settings",
     [
-        Settings(minutes=5, mode="solo", pressure="light"),
-        Settings(minutes=20, mode="partner", pressure="medium"),
+        Settings(minutes=10, mode="solo", pressure="firm"),
+        Settings(minutes=30, mode="partner", pressure="medium"),
         Settings(minutes=60, mode="partner", pressure="firm"),
     ],
     ids=lambda s: s.name,
@@ -143,3 +145,56 @@ def test_golden_scripts(settings):
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_the_narration_checks_catch_a_closing_that_is_rushed_and_forgets_the_slippery_soles(tmp_path):
+    (tmp_path / "routine.ssml.j2").write_text(
+        '{% extends "builtin/routine.ssml.j2" %}{% block closing %}<mark name="closing" fa:title="Closing"/>'
+        "<p><s>Goodbye.</s></p>{{ hold(plan.settle_hold) }}{% endblock %}",
+        encoding="utf-8",
+    )
+    settings = Settings(minutes=30, mode="partner", pressure="firm")
+    _, script = build_script(settings, tmp_path)
+    problems = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings).problems
+    assert any(problem.startswith("the closing lasts ") for problem in problems)
+    assert "the closing does not say to wipe the soles or put on socks before standing" in problems
+    report = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings)
+    warning = report.warning()
+    assert warning.startswith(f"the narration breaks {len(problems)} pacing rules (see footaudio script --check): ")
+    assert "\n" not in warning and "put on socks" in warning
+
+
+def test_the_shipped_routine_has_no_warning():
+    settings = Settings(minutes=10, mode="partner", pressure="firm")
+    assert check_pacing(planned(settings)[1], settings).warning() == ""
+
+
+TOO_EAGER = """<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis"
+  xmlns:fa="urn:footaudio:ssml:1" xml:lang="en-US">
+<mark name="welcome"/><s>Welcome, both of you.</s>
+<mark name="safety"/><s>Giver, agree on boundaries with your partner.</s>
+<mark name="preparation"/><s>Giver, warm the lotion.</s><fa:hold min="5s" max="10s"/>
+<mark name="right-1-main-thumbs"/><audio src="check-in"/><s>Giver, ask: is this okay?</s><break time="2s"/>
+<s>Giver, walk your thumbs up the arch.</s><fa:hold min="20s" max="40s"/>
+<mark name="right-2-finish-glides"/><s>Giver, glide to the ankle.</s><fa:hold min="20s" max="40s"/>
+<mark name="right-3-main-heel"/><s>Giver, knead the heel.</s><fa:hold min="20s" max="40s"/>
+<mark name="left-1-main-thumbs"/><s>Giver, take the other foot and walk your thumbs up the arch.</s>
+<fa:hold min="20s" max="40s"/>
+<mark name="left-2-finish-glides"/><s>Giver, glide to the ankle again.</s><fa:hold min="20s" max="40s"/>
+<mark name="left-3-main-heel"/><s>Giver, knead the heel again.</s><fa:hold min="20s" max="40s"/>
+<mark name="closing"/><s>Giver, thank your partner.</s><fa:hold min="1s"/>
+</speak>"""
+
+
+def test_the_narration_checks_catch_roles_check_ins_and_an_arc_out_of_order():
+    settings = Settings(minutes=5, mode="partner", pressure="firm")
+    script = parse_ssml(TOO_EAGER)
+    problems = check_pacing(build_timeline(script, fake_ms, settings.total_ms), settings).problems
+    assert any(problem.endswith("of sentences open by naming a role, more than 25%") for problem in problems)
+    assert any("a check-in comes before the technique has started" in problem for problem in problems)
+    assert any(problem.startswith("a check-in leaves only 2.0 s to answer") for problem in problems)
+    assert "the right foot's steps are out of order (warm-up, main work, deeper, finishing)" in problems
+    assert "the right foot starts its work without a warm-up" in problems
+    assert "a firm routine does not say during the massage that firm never means pain" in problems
+    assert 'the first check-in does not say that "stop" means pause the audio and stop' in problems
+    assert "the preparation holds 10 s and does not invite pausing the audio" in problems

@@ -4,7 +4,7 @@ import pytest
 
 from footaudio import Settings, TemplateError, build_script
 from footaudio.script.ssml import Hold, Sound
-from footaudio.script.templating import render_ssml, spoken_length
+from footaudio.script.templating import Wording, render_ssml, spoken_length
 
 
 def test_same_settings_and_seed_give_the_identical_script():
@@ -108,3 +108,25 @@ def test_the_example_templates_in_scripts_work():
     _, script = build_script(Settings(minutes=10, mode="partner"), folder)
     assert script.sentences[-1].text == "Thank you for taking this time together."
     assert script.steps[-1].name == "closing"
+
+
+def test_partner_lines_name_the_listener_only_when_it_changes():
+    wording = Wording(Settings(mode="partner"))
+    said = [
+        wording.address("giver", "Walk your thumbs up the arch."),
+        wording.address("giver", "Keep the steps small."),
+        wording.address("both", "Breathe out together."),
+        wording.address("giver", "Go on a little slower."),
+        wording.address("receiver", "Let your foot grow heavy."),
+        wording.address("giver", "Ask: is this okay?"),
+        wording.address("receiver", "I would like less pressure, you might say."),
+    ]
+    assert said == [
+        "Giver, walk your thumbs up the arch.",
+        "Keep the steps small.",
+        "Breathe out together.",
+        "Go on a little slower.",
+        "Receiver, let your foot grow heavy.",
+        "Giver, ask: is this okay?",
+        "Receiver, I would like less pressure, you might say.",
+    ]

@@ -14,23 +14,50 @@ from ..settings import Settings
 
 __all__ = ["HoldSpec", "Round", "RoutinePlan", "StepPlan"]
 
-ROUND_SECONDS = 45
+ROUND_SECONDS = 40
 """Nominal length of one round of a step: a spoken cue and the hold in which it is done."""
 
 ROUND_HOLD_MAX_SECONDS = 45
 """Longest quiet stretch within a step; with the cue around it no silence passes a minute."""
 
-STEP_SECONDS = 100
-"""Each this much time on a foot adds one more distinct technique, until the list is used up."""
+FIRST_HOLD_SECONDS = (15, 24)
+"""Quiet after a step's instructions before its first check-in: the technique runs 15 to 30 s first."""
 
-STEP_PASS_SECONDS = 240
-"""A step longer than this is split over several passes through the whole sequence."""
+STEP_SECONDS = 105
+"""Each this much time on a foot adds one more distinct step, until the list is used up."""
+
+DEEP_PASS_SECONDS = 170
+"""When steps would run longer than this, deeper passes of the main steps are added before finishing."""
+
+RECEIVER_SECONDS = 170
+"""Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
+
+WATCH_SECONDS = 140
+"""Nominal time between the lines that tell the giver what to watch for."""
+
+CHECK_IN_SECONDS = {"partner": 125, "solo": 155}
+"""Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
+
+WATCH_FROM_MINUTES = 15
+"""Routines this long or longer tell the giver what to watch for between the questions."""
+
+ANSWER_MS = {"partner": 7000, "solo": 6000}
+"""Quiet after a check-in question, for the answer (or, solo, for noticing)."""
 
 BRIEF_BELOW_MINUTES = 8
 """Routines shorter than this use the compact wording for welcome, safety and closing."""
 
+COMPACT_BELOW_MINUTES = 15
+"""Routines shorter than this use the compact safety, preparation and closing wording."""
+
+SHORT_BELOW_MINUTES = 6
+"""Routines shorter than this do one step per foot, with the warm-up in the same breath as the foot change."""
+
 MINI_BELOW_MINUTES = 3
-"""Routines shorter than this use the compact wording for welcome, safety and closing."""
+"""Routines shorter than this keep only the essentials: one step per foot, no check-ins."""
+
+PHASES = ("warm", "main", "deep", "finish")
+"""The arc on each foot: warm-up, main work, deeper passes of the main work, finishing."""
 
 
 def _get(technique: Any, key: str) -> Any:
@@ -61,6 +88,12 @@ class Round:
     check_in: bool
     """Whether a check-in (partner) or awareness prompt (solo) comes before it."""
 
+    receiver: bool = False
+    """Partner: whether the receiver hears a line of their own in this round."""
+
+    watch: bool = False
+    """Partner: whether the giver is told what to watch for in this round."""
+
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -73,10 +106,13 @@ class StepPlan:
     """1-based position on its foot."""
 
     pass_number: int
-    """1 for the first pass through the sequence, 2 for the second, and so on."""
+    """1 for the technique's first pass, 2 for its deeper pass."""
 
     rounds: tuple[Round, ...]
-    """The rounds of this step, the first one right after the step's introduction."""
+    """The rounds of this step; the first one starts after the step's introduction and first hold."""
+
+    phase: str = "main"
+    """Where the step sits in the foot's arc: ``warm``, ``main``, ``deep`` or ``finish``."""
 
 
 @dataclass(frozen=True)
@@ -96,44 +132,95 @@ class RoutinePlan:
         return self.settings.minutes < BRIEF_BELOW_MINUTES
 
     @property
+    def compact(self) -> bool:
+        """Routines under 15 minutes: compact safety, preparation and closing, so the feet get the time."""
+        return self.settings.minutes < COMPACT_BELOW_MINUTES
+
+    @property
+    def short(self) -> bool:
+        """Routines under 6 minutes: one step per foot, the fewest words that still guide."""
+        return self.settings.minutes < SHORT_BELOW_MINUTES
+
+    @property
     def mini(self) -> bool:
         """Routines under 3 minutes keep only the essentials: one step per foot, no check-ins."""
         return self.settings.minutes < MINI_BELOW_MINUTES
 
     @property
+    def washing(self) -> bool:
+        """Whether the preparation asks to wash now (with a hold long enough to do it)."""
+        return self.settings.minutes >= 20
+
+    @property
     def prep_seconds(self) -> float:
-        """Nominal preparation hold: time to wash, dry and warm the lotion."""
+        """Nominal preparation hold: time to wash, dry and warm the lotion (or to settle)."""
         if self.mini:
             return 6
-        return min(max(0.08 * self.total_seconds, 20), 240)
+        if self.washing:
+            return min(max(0.05 * self.total_seconds, 75), 150)
+        return 20
 
     @property
     def prep_hold(self) -> HoldSpec:
-        """Hold in which the listener prepares."""
+        """Hold in which the listener prepares: 60 s or more when washing is asked."""
         nominal = self.prep_seconds
-        return HoldSpec(nominal / ROUND_SECONDS, 3 if self.mini else min(nominal, 20), max(nominal * 1.5, 30))
+        low = 3 if self.mini else (62 if self.washing else (5 if self.short else 12))
+        return HoldSpec(nominal / ROUND_SECONDS, low, max(nominal * 1.5, 30))
+
+    @property
+    def boundaries_hold(self) -> HoldSpec:
+        """Partner: quiet in which the two agree on boundaries (20 to 30 s)."""
+        return HoldSpec(0.6, 20, 28)
+
+    @property
+    def first_hold(self) -> HoldSpec:
+        """Quiet after a step's instructions, before its first check-in."""
+        low, high = FIRST_HOLD_SECONDS
+        if self.mini or self.settings.minutes < 5:
+            return HoldSpec(0.3, 3 if self.mini else 8, 20)
+        return HoldSpec(0.5, low, high)
 
     @property
     def round_hold(self) -> HoldSpec:
         """Hold in which one round of a step is done."""
-        return HoldSpec(1.0, 3 if self.mini else 12, ROUND_HOLD_MAX_SECONDS)
+        low = 3 if self.mini else 4 if self.short else 8 if self.settings.minutes < 15 else 12
+        return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
 
     @property
     def settle_hold(self) -> HoldSpec:
-        """Short holds around the welcome and the closing stillness."""
-        return HoldSpec(0.25, 1 if self.mini else 2, 20)
+        """Short holds around the welcome and the switch of feet."""
+        return HoldSpec(0.25, 1 if self.mini or self.short else 2, 20)
+
+    @property
+    def closing_hold(self) -> HoldSpec:
+        """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
+        if self.settings.minutes >= 30:
+            return HoldSpec(0.6, 33, 45)
+        return HoldSpec(0.25, 1 if self.mini else 3 if self.short else 4, 20)
+
+    @property
+    def answer_ms(self) -> int:
+        """Quiet after a check-in question."""
+        return ANSWER_MS[self.settings.mode]
 
     @property
     def check_in_every(self) -> int:
-        """Rounds between check-ins: partner at least every 150 s, solo every 180 s."""
-        return 2
+        """Rounds between check-ins, roughly (kept for older templates; see ``check_in_seconds``)."""
+        return max(1, round(self.check_in_seconds / ROUND_SECONDS))
+
+    @property
+    def check_in_seconds(self) -> float:
+        """Nominal longest time between check-ins, with a margin below the rules (partner 150 s, solo 180 s)."""
+        return CHECK_IN_SECONDS[self.settings.mode]
 
     @property
     def overhead_seconds(self) -> float:
-        """Nominal time outside the feet: welcome, safety, preparation, closing."""
-        talk = 45 if self.brief else 80
+        """Nominal time outside the feet: welcome, safety, preparation, switch, closing."""
+        talk = 45 if self.brief else 90
         if self.settings.mode == "partner":
-            talk += 15 if self.brief else 25
+            talk += 15 if self.brief else 50
+        if self.settings.minutes >= 30:
+            talk += 60
         return talk + self.prep_seconds
 
     @property
@@ -141,40 +228,73 @@ class RoutinePlan:
         """Nominal time on each foot."""
         return max((self.total_seconds - self.overhead_seconds) / 2, 10)
 
+    def choose(self, techniques: list[Any]) -> list[tuple[Any, str, int]]:
+        """The foot's arc: (technique, phase, pass) for warm-up, main work, deeper passes, finishing."""
+        warm = [t for t in techniques if _get(t, "phase") == "warm"]
+        finish = [t for t in techniques if _get(t, "finish") or _get(t, "phase") == "finish"]
+        main = [t for t in techniques if t not in warm and t not in finish]
+        if not main:
+            main, warm, finish = list(techniques), [], []
+        if self.mini:
+            return [(main[0], "main", 1)]
+        if self.short:
+            return [(main[0], "main", 1)]
+        least = 3 if self.settings.minutes >= 10 else 2
+        count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(self.foot_seconds / STEP_SECONDS)))
+        chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
+        room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
+        chosen += [(t, "main", 1) for t in main[: max(1, room)]]
+        extra = math.floor(self.foot_seconds / DEEP_PASS_SECONDS) - count
+        if room >= len(main) and extra > 0:
+            # Deeper passes go to the pressure's own steps first, then to the shared ones.
+            deep = sorted((t for t in main if _get(t, "deeper")), key=lambda t: bool(_get(t, "shared"))) or main
+            chosen += [(t, "deep", 2) for t in deep[:extra]]
+        if count >= 3:
+            chosen += [(t, "finish", 1) for t in finish[:1]]
+        return chosen
+
     def steps(self, techniques: list[Any]) -> list[StepPlan]:
-        """The steps for one foot: more distinct techniques and rounds as the routine grows.
+        """The steps for one foot: more distinct techniques, then deeper passes, as the routine grows.
 
         The same list is used on both feet, so the second mirrors the first.
         """
         if not techniques:
             return []
-        count = min(len(techniques), max(1, math.floor(self.foot_seconds / STEP_SECONDS)))
-        # A technique marked "finish" (a soothing last step) stays in even when others are left out.
-        finish = [t for t in techniques if _get(t, "finish")]
-        others = [t for t in techniques if not _get(t, "finish")]
-        if count >= len(techniques):
-            chosen = list(techniques)
-        elif count > len(finish):
-            chosen = others[: count - len(finish)] + finish
-        else:
-            chosen = others[:count]
-        step_seconds = self.foot_seconds / count
-        passes = max(1, math.ceil(step_seconds / STEP_PASS_SECONDS))
-        rounds = max(1, round(step_seconds / passes / ROUND_SECONDS))
-        every = self.check_in_every
+        chosen = self.choose(list(techniques))
+        step_seconds = self.foot_seconds / len(chosen)
+        partner = self.settings.mode == "partner"
+        watching = partner and not self.mini and self.settings.minutes >= WATCH_FROM_MINUTES
         plan: list[StepPlan] = []
-        since_check_in = 0
-        for pass_number in range(1, passes + 1):
-            for number, technique in enumerate(chosen, start=1):
-                step_rounds = []
-                for round_number in range(1, rounds + 1):
-                    # The step introduction itself carries a check-in, so count from it.
-                    if round_number == 1:
-                        since_check_in = 0
-                    check_in = round_number > 1 and since_check_in >= every
-                    if check_in:
-                        since_check_in = 0
-                    since_check_in += 1
-                    step_rounds.append(Round(round_number, check_in))
-                plan.append(StepPlan(technique, number, pass_number, tuple(step_rounds)))
+        # The first check-in reminds the receiver they can speak up (not in brief routines).
+        since_receiver = RECEIVER_SECONDS * 0.75 if self.brief else 0.0
+        since_watch = 0.0
+        for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
+            # The step's fixed part: chime, instructions and its first check-in, then the first hold.
+            intro = 30 if pass_number == 1 else 22
+            first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
+            rounds = max(1, round((step_seconds - intro - first) / ROUND_SECONDS))
+            # The holds stretch to fill the step, so a round lasts what is left, shared out.
+            round_seconds = max(ROUND_SECONDS, (step_seconds - intro - first) / rounds)
+            since_receiver += intro + first
+            since_watch += intro + first
+            step_rounds = []
+            # Round 1 asks about the step's technique; further check-ins are spread evenly so that
+            # no gap (up to the next step's first question) passes the nominal limit.
+            span = rounds * round_seconds + intro + first
+            extra = max(0, math.ceil(span / self.check_in_seconds) - 1)
+            asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
+            for round_number in range(1, rounds + 1):
+                check_in = not self.mini and round_number in asks
+                # The change of feet and the closing speak to the receiver anyway: spare the foot's last step.
+                due = RECEIVER_SECONDS * (1.4 if number == len(chosen) else 1)
+                receiver = partner and not self.mini and since_receiver >= due
+                watch = watching and not receiver and since_watch >= WATCH_SECONDS
+                if receiver:
+                    since_receiver = 0.0
+                if watch:
+                    since_watch = 0.0
+                since_receiver += round_seconds
+                since_watch += round_seconds
+                step_rounds.append(Round(round_number, check_in, receiver, watch))
+            plan.append(StepPlan(technique, number, pass_number, tuple(step_rounds), phase))
         return plan

@@ -61,6 +61,7 @@ class Wording:
     def __init__(self, settings: Settings) -> None:
         self._random = random.Random(f"{settings.seed}:{settings.mode}:{settings.pressure}")
         self._used: set[str] = set()
+        self._role = ""
 
     def pick(self, options: Sequence[object]) -> object:
         """One of ``options``, chosen by the seed (repeats allowed)."""
@@ -92,6 +93,22 @@ class Wording:
             if sentence not in self._used
         ]
         return self._remember(self._random.choice(unused) if unused else sentence)
+
+    def address(self, role: str, *parts: str | Sequence[str]) -> str:
+        """A sentence for ``role`` (``giver``, ``receiver``, ``both`` or ``self``), named only on a change.
+
+        Partner routines name who is addressed ("Giver, ...") only when the listener changes;
+        ``both`` and ``self`` lines never name anyone. A line for both leaves the current listener
+        as it was: it speaks to them too.
+        """
+        sentence = self.say(*parts)
+        if role in ("giver", "receiver") and role != self._role and sentence:
+            first = sentence.split(" ", 1)[0]
+            keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
+            sentence = f"{role.capitalize()}, {sentence if keep else sentence[:1].lower() + sentence[1:]}"
+        if role != "both":
+            self._role = role
+        return sentence
 
     def _remember(self, sentence: str) -> str:
         self._used.add(sentence)
@@ -188,6 +205,7 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         "plan": plan,
         "length": spoken_length(settings.minutes),
         "say": wording.say,
+        "to": wording.address,
         "pick": wording.pick,
         "shuffle": wording.shuffle,
         "hold": _hold,
