@@ -54,11 +54,18 @@ DEFAULT_MINUTES = 5.0
 WORST = 5
 
 LEXICON: dict[str, dict[str, str]] = {
-    # word -> respelling an engine says so that listeners (and Whisper) hear the word.
+    # word -> respelling an engine says so that listeners (and Whisper) hear the word. A key
+    # "engine:voice" holds a voice's own respellings; others of that engine use the engine's.
     "pyttsx3": {"giver": "givver"},
     "piper": {},
 }
-"""Proposed ``<sub alias="...">`` respellings per engine; measured by this script."""
+"""Proposed ``<sub alias="...">`` respellings per engine (or engine and voice); measured by this script."""
+
+
+def lexicon_for(engine: str, voice: str | None) -> dict[str, str]:
+    """The respellings measured for ``voice`` of ``engine``."""
+    return LEXICON.get(f"{engine}:{voice}", LEXICON.get(engine, {}))
+
 
 _SMALL = [
     *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
@@ -235,6 +242,7 @@ class Result:
     sentences: list[Heard] = field(default_factory=list)
     lexicon: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    respellings: dict[str, str] = field(default_factory=dict)
 
     @property
     def words(self) -> int:
@@ -359,7 +367,7 @@ def measure(engine: str, voice: str | None, rate: int, minutes: float, cache: An
     for text, clip in clips.items():
         heard = listener.hear(clip.path)
         result.sentences.append(Heard(text, heard, len(normalise(text)), word_errors(text, heard), clip.ms))
-    lexicon = LEXICON.get(engine, {})
+    lexicon = result.respellings = lexicon_for(engine, voice)
     if lexicon:
         touched = [s for s in result.sentences if respell(s.text, lexicon) != s.text]
         respelt = speak_respelt(engine, voice, rate, [respell(s.text, lexicon) for s in touched], cache)
@@ -428,7 +436,7 @@ def report(results: list[Result], worst: int, out: Any = sys.stdout) -> None:
         words = sum(e["words"] for e in r.lexicon)
         before = sum(e["errors_before"] for e in r.lexicon) / words
         after = sum(e["errors_after"] for e in r.lexicon) / words
-        respellings = ", ".join(f"{w}->{a}" for w, a in LEXICON[r.engine].items())
+        respellings = ", ".join(f"{w}->{a}" for w, a in r.respellings.items())
         say(
             f"| {r.engine} | {r.voice} | {r.rate} | {respellings} | {len(r.lexicon)} | {words} "
             f"| {_percent(before)} | {_percent(after)} |"
@@ -442,6 +450,21 @@ def report(results: list[Result], worst: int, out: Any = sys.stdout) -> None:
         for s in ranked[:worst]:
             say(f"- {s.errors} err: {s.text}")
             say(f"  heard: {s.heard}")
+
+
+def _write_json(path: Path, listener: Listener, minutes: float, seconds: float, results: list[Result]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "model": listener.model_name,
+        "minutes": minutes,
+        "seconds": round(seconds, 1),
+        "lexicon": LEXICON,
+        "results": [
+            {**asdict(r), "words": r.words, "errors": r.errors, "wer": r.wer, "wer_lexicon": r.wer_lexicon}
+            for r in results
+        ],
+    }
+    path.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
 
 
 def _list(value: str) -> list[str]:
@@ -475,7 +498,15 @@ def main(argv: list[str] | None = None) -> int:
         LEXICON.clear()
         LEXICON.update(payload["lexicon"])
         results = [
-            Result(r["engine"], r["voice"], r["rate"], [Heard(**s) for s in r["sentences"]], r["lexicon"], r["seconds"])
+            Result(
+                r["engine"],
+                r["voice"],
+                r["rate"],
+                [Heard(**s) for s in r["sentences"]],
+                r["lexicon"],
+                r["seconds"],
+                r.get("respellings", payload["lexicon"].get(r["engine"], {})),
+            )
             for r in payload["results"]
         ]
         report(results, args.worst)
@@ -525,22 +556,14 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                         flush=True,
                     )
+                    if args.json:
+                        # Written after every configuration, so a long run that is stopped keeps what it heard.
+                        _write_json(args.json, listener, args.minutes, time.monotonic() - started, results)
     elapsed = time.monotonic() - started
     report(results, args.worst)
     print(f"\nmodel {listener.model_name}; {len(results)} configurations in {elapsed:.0f} s")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "model": listener.model_name,
-            "minutes": args.minutes,
-            "seconds": round(elapsed, 1),
-            "lexicon": LEXICON,
-            "results": [
-                {**asdict(r), "words": r.words, "errors": r.errors, "wer": r.wer, "wer_lexicon": r.wer_lexicon}
-                for r in results
-            ],
-        }
-        args.json.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
+        _write_json(args.json, listener, args.minutes, elapsed, results)
     return 0
 
 
