@@ -139,7 +139,7 @@ CASES = [
     ),
     case("seed-word", "render --seed x", message="--seed 'x' is not a whole number; use e.g. --seed 3."),
     case("seed-fraction", "render --seed 1.5", message="--seed '1.5' is not a whole number; use e.g. --seed 3."),
-    case("rate-word", "render --rate fast", message="--rate 'fast' is not a whole number; use e.g. --rate 140."),
+    case("rate-word", "render --rate fast", message="--rate 'fast' is not a whole number; use e.g. --rate 130."),
     case(
         "rate-too-fast",
         "render --rate 500",
@@ -347,7 +347,7 @@ CASES = [
     case(
         "batch-rate-word",
         "batch -m 5 --rate slow -o {tmp}/set",
-        message="--rate 'slow' is not a whole number; use e.g. --rate 140.",
+        message="--rate 'slow' is not a whole number; use e.g. --rate 130.",
     ),
     case(
         "batch-cover-missing",

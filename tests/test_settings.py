@@ -12,8 +12,9 @@ TOO_LONG = (
 
 def test_defaults_are_a_ten_minute_solo_light_routine():
     settings = Settings()
-    assert (settings.minutes, settings.mode, settings.pressure, settings.rate) == (10.0, "solo", "light", 140)
+    assert (settings.minutes, settings.mode, settings.pressure, settings.rate) == (10.0, "solo", "light", 130)
     assert settings.total_ms == 600_000
+    assert settings.engine == "auto"
     assert settings.name == "solo-light-10min"
     assert settings.title == "Solo foot massage, light, 10 min"
 

@@ -489,7 +489,9 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         defaults: dict[str, Any] = {}
         for key, value in given.items():
             if key in ("rate", "seed", "bitrate"):
-                defaults[key] = _whole(value, f"--{key}", {"rate": "140", "seed": "3", "bitrate": "128"}[key])
+                defaults[key] = _whole(
+                    value, f"--{key}", {"rate": str(DEFAULT_RATE), "seed": "3", "bitrate": "128"}[key]
+                )
             elif key == "loudness":
                 defaults[key] = _number(value, "--loudness", "-16")
             else:

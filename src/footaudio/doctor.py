@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FootaudioError
+from .settings import DEFAULT_RATE
 
 __all__ = ["Check", "doctor"]
 
@@ -92,7 +93,9 @@ def _test_render() -> Check:
     from pydub import AudioSegment
 
     with tempfile.TemporaryDirectory(prefix="footaudio-doctor-") as work:
-        clip, _ = ClipCache(Path(work) / "clips").get_or_make(default_synthesizer("pyttsx3"), "Ready.", None, 140)
+        clip, _ = ClipCache(Path(work) / "clips").get_or_make(
+            default_synthesizer("pyttsx3"), "Ready.", None, DEFAULT_RATE
+        )
         speech = AudioSegment.from_wav(str(clip.path)).set_frame_rate(SAMPLE_RATE).raw_data
         second = (speech + bytes(SAMPLE_RATE * SAMPLE_WIDTH))[: SAMPLE_RATE * SAMPLE_WIDTH]
         output = Path(work) / "test.mp3"

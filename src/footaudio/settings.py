@@ -31,7 +31,8 @@ MIN_MINUTES = 1.0
 MAX_MINUTES = 90.0
 """Longest routine: the guided content (distinct steps and wording) fills up to 90 minutes without replaying itself."""
 DEFAULT_MINUTES = 10.0
-DEFAULT_RATE = 140
+DEFAULT_RATE = 130
+"""Relaxation narration is slow; 130 is also where both engines are heard best (scripts/listen.py)."""
 MIN_RATE = 80
 MAX_RATE = 260
 DEFAULT_SEED = 1

