@@ -44,6 +44,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -265,9 +266,8 @@ def helper_synth(minutes: float, folder: Path) -> None:
     clock stops when the file is complete, not when the call returns; a failed try is retried
     with a fresh worker and not counted.
     """
-    from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
-
     from footaudio import EngineError, Settings, build_script
+    from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
 
     _, script = build_script(Settings(minutes=minutes))
     text = " ".join(dict.fromkeys(sentence.text for sentence in script.sentences))
@@ -320,9 +320,8 @@ def complete_wav_seconds(path: Path) -> float | None:
 
 def helper_neural() -> None:
     """Piper's real-time factor over about 20 routine sentences; prints JSON."""
-    from footaudio.speech.piper_engine import PiperSynthesizer
-
     from footaudio import Settings, build_script
+    from footaudio.speech.piper_engine import PiperSynthesizer
 
     _, script = build_script(Settings(minutes=10))
     sentences = list(dict.fromkeys(sentence.text for sentence in script.sentences))[:NEURAL_SENTENCES]
@@ -551,6 +550,95 @@ def measure_neural(bench: Bench) -> dict[str, float] | None:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+LOUDNESS_ENGINES = ("pyttsx3", "piper")
+LOUDNESS_AMBIENCES = ("none", "rain", "ocean", "brown")
+LOUDNESS_MODES = ("solo", "partner")
+LOUDNESS_PRESSURES = ("light", "medium", "firm")
+LOUDNESS_MINUTES = 4.0
+LOUDNESS_TARGET = -16.0
+TARGET_LOUDNESS_LU = 0.5  # every cell within this of the target
+TARGET_TRUE_PEAK = -1.0  # dBTP, every cell at most
+_SUMMARY = re.compile(r"^\s*(I|Peak):\s+(-?[\d.]+|-inf)\s", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class LoudnessCell:
+    """One render of the loudness table, measured on the written MP3."""
+
+    engine: str
+    ambience: str
+    mode: str
+    pressure: str
+    integrated: float
+    true_peak: float
+    wall_s: float
+
+
+def measure_file_loudness(ffmpeg: str, path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of ``path``, from ffmpeg's ebur128 summary."""
+    command = [
+        ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
+        "-af", "ebur128=peak=true", "-f", "null", "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    values = dict(_SUMMARY.findall(result.stderr[result.stderr.rfind("Summary:") :]))
+    return float(values["I"]), float(values["Peak"])
+
+
+def measure_loudness(bench: Bench, minutes: float, engines: Sequence[str]) -> list[LoudnessCell]:
+    """Render every engine x ambience x mode x pressure at ``minutes`` and measure the written files.
+
+    One clip cache per engine is shared by its cells, so only the first cells of an engine synthesize.
+    """
+    cells = []
+    with scratch("loudness") as folder:
+        for engine in engines:
+            env = env_with_cache(folder / f"cache-{engine}")
+            for mode in LOUDNESS_MODES:
+                for pressure in LOUDNESS_PRESSURES:
+                    for ambience in LOUDNESS_AMBIENCES:
+                        output = folder / f"{engine}-{mode}-{pressure}-{ambience}.mp3"
+                        command = footaudio_command(
+                            "render", "--minutes", f"{minutes:g}", "--engine", engine, "--mode", mode,
+                            "--pressure", pressure, "--ambience", ambience, "-o", str(output),
+                        )  # fmt: skip
+                        run = bench.run(f"loudness: {engine} {mode} {pressure} {ambience}", command, env)
+                        integrated, peak = measure_file_loudness(bench.info["ffmpeg"], output)
+                        cells.append(LoudnessCell(engine, ambience, mode, pressure, integrated, peak, run.wall_s))
+    return cells
+
+
+def loudness_report(cells: Sequence[LoudnessCell], minutes: float) -> list[str]:
+    """The table (integrated LUFS / true peak dBTP per cell) and its worst cells."""
+    if not cells:
+        return ["skipped (pass --loudness-table)"]
+    rows = []
+    for engine in dict.fromkeys(c.engine for c in cells):
+        for mode in LOUDNESS_MODES:
+            for pressure in LOUDNESS_PRESSURES:
+                row = [f"{engine} {mode} {pressure}"]
+                for ambience in LOUDNESS_AMBIENCES:
+                    cell = next(
+                        c
+                        for c in cells
+                        if (c.engine, c.mode, c.pressure, c.ambience) == (engine, mode, pressure, ambience)
+                    )
+                    row.append(f"{cell.integrated:.1f} / {cell.true_peak:.1f}")
+                rows.append(row)
+    worst = max(cells, key=lambda c: abs(c.integrated - LOUDNESS_TARGET))
+    loudest_peak = max(cells, key=lambda c: c.true_peak)
+    spread = max(c.integrated for c in cells) - min(c.integrated for c in cells)
+    return [
+        f"{minutes:g}-minute routines, target {LOUDNESS_TARGET:g} LUFS; each cell: integrated LUFS / true peak dBTP "
+        "of the written MP3 (ffmpeg ebur128)",
+        table(["engine mode pressure", *(f"ambience {a}" for a in LOUDNESS_AMBIENCES)], rows),
+        f"largest deviation {worst.integrated - LOUDNESS_TARGET:+.2f} LU ({worst.engine} {worst.mode} "
+        f"{worst.pressure} {worst.ambience}); spread {spread:.2f} LU; "
+        f"highest true peak {loudest_peak.true_peak:.1f} dBTP "
+        f"({loudest_peak.engine} {loudest_peak.mode} {loudest_peak.pressure} {loudest_peak.ambience})",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
@@ -682,7 +770,12 @@ def find(results: Sequence[LengthResult], minutes: float) -> LengthResult | None
     return next((r for r in results if r.minutes == minutes), None)
 
 
-def targets(results: Sequence[LengthResult], startup_s: float | None, batch: BatchResult | None) -> list[Target]:
+def targets(
+    results: Sequence[LengthResult],
+    startup_s: float | None,
+    batch: BatchResult | None,
+    loudness: Sequence[LoudnessCell] = (),
+) -> list[Target]:
     r10, r30, r60, r120 = (find(results, m) for m in DEFAULT_MINUTES)
     peak10 = own_peak(r10.cold + r10.warm) if r10 else None
     peak120 = own_peak(r120.cold + r120.warm) if r120 else None
@@ -711,6 +804,10 @@ def targets(results: Sequence[LengthResult], startup_s: float | None, batch: Bat
             Target(f"batch --jobs 2 speed-up ({label})", value, ">=", TARGET_BATCH_SPEEDUP, "x", batch_missing)
         )
     found.append(Target("batch up-to-date rerun, s", rerun, "<", TARGET_RERUN_S, "s", batch_missing))
+    deviation = max((abs(c.integrated - LOUDNESS_TARGET) for c in loudness), default=None)
+    peak = max((c.true_peak for c in loudness), default=None)
+    found.append(Target("loudness, largest deviation, LU", deviation, "<=", TARGET_LOUDNESS_LU, "", "--loudness-table"))
+    found.append(Target("true peak, highest, dBTP", peak, "<=", TARGET_TRUE_PEAK, "", "--loudness-table"))
     return found
 
 
@@ -721,6 +818,7 @@ def print_report(
     startup: tuple[float, str] | None,
     batch: BatchResult | None,
     neural: dict[str, float] | str,
+    loudness: Sequence[LoudnessCell] = (),
 ) -> None:
     import platform
 
@@ -752,6 +850,9 @@ def print_report(
             f"of audio over {neural['sentences']:.0f} sentences; model load {neural['load_s']:.2f} s, not counted)"
         )
     print()
+    print("Loudness (every engine x ambience x mode x pressure)")
+    print("\n".join(loudness_report(loudness, args.loudness_minutes)))
+    print()
     print(f"Failed runs that were tried again: {len(bench.failures)}")
     for failure in bench.failures:
         print(f"  {failure}")
@@ -759,7 +860,7 @@ def print_report(
     print(FOOTNOTES.strip("\n").format(bench_mb=fmt_mb(self_peak())))
     print()
     print("Targets")
-    found = targets(results, startup[0] if startup else None, batch)
+    found = targets(results, startup[0] if startup else None, batch, loudness)
     width = max(len(t.name) for t in found)
     print("\n".join(t.line(width) for t in found))
 
@@ -831,6 +932,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the 12-routine batch section")
     parser.add_argument("--neural", action="store_true", help="also measure the Piper engine's real-time factor")
+    parser.add_argument(
+        "--loudness-table",
+        action="store_true",
+        help="also render every engine x ambience x mode x pressure and measure the written files' loudness",
+    )
+    parser.add_argument(
+        "--loudness-minutes",
+        type=float,
+        default=LOUDNESS_MINUTES,
+        metavar="MIN",
+        help=f"routine length for --loudness-table (default {LOUDNESS_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--loudness-engines",
+        default=",".join(LOUDNESS_ENGINES),
+        metavar="ENGINE,..",
+        help="engines for --loudness-table (default pyttsx3,piper)",
+    )
+    parser.add_argument(
+        "--no-lengths", action="store_true", help="skip the start-up and render-time sections (e.g. for one section)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke test: --minutes 10,30 --repeat 1")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--_baseline", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
@@ -867,10 +989,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         bench = Bench(args.quiet, load_info())
-        startup = measure_startup(bench)
+        startup = None if args.no_lengths else measure_startup(bench)
         results = [
-            measure_length(bench, minutes, args.repeat, minutes <= args.skip_baseline_above) for minutes in args.minutes
+            measure_length(bench, minutes, args.repeat, minutes <= args.skip_baseline_above)
+            for minutes in ([] if args.no_lengths else args.minutes)
         ]
+        engines = [engine.strip() for engine in args.loudness_engines.split(",") if engine.strip()]
+        loudness = measure_loudness(bench, args.loudness_minutes, engines) if args.loudness_table else []
         batch = None if args.no_batch else measure_batch(bench, args.repeat)
         neural: dict[str, float] | str = "skipped (pass --neural)"
         if args.neural:
@@ -878,7 +1003,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    print_report(args, bench, results, startup, batch, neural)
+    print_report(args, bench, results, startup, batch, neural, loudness)
     return 0
 
 
