@@ -168,7 +168,7 @@ def test_shards_cover_the_set_exactly_once(tmp_path, capsys, monkeypatch):
     import footaudio.sets.runner as batch
 
     rendered: list[str] = []
-    monkeypatch.setattr(batch, "_presynthesize", lambda routines, templates, jobs=1: None)
+    monkeypatch.setattr(batch, "_presynthesize", lambda routines, templates, jobs=1, progress=None: None)
     monkeypatch.setattr(batch, "_render_all", lambda todo, *args: rendered.extend(spec.filename for spec, _ in todo))
     args = ["--minutes", "5,10,20", "--mode", "solo,partner", "--pressure", "light,firm", "-o", str(tmp_path)]
     for index in range(1, 5):

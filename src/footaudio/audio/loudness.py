@@ -14,14 +14,22 @@ import math
 import re
 import subprocess
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import EngineError
 from ..speech.mastering import SILENT_LUFS, Loudness, parse_summary
 from ..tools import find_ffmpeg
 
-__all__ = ["SILENT_LUFS", "Loudness", "gated_loudness", "integrated_loudness", "measure", "pcm_blocks_loudness"]
+__all__ = [
+    "SILENT_LUFS",
+    "Loudness",
+    "gain_to_target",
+    "gated_loudness",
+    "integrated_loudness",
+    "measure",
+    "pcm_blocks_loudness",
+]
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -90,14 +98,36 @@ def _lufs(power: float) -> float:
     return _K + 10 * math.log10(power) if power > 0 else -math.inf
 
 
-def gated_loudness(blocks: Iterable[float]) -> float:
-    """Integrated loudness (LUFS) of 400 ms block loudnesses, gated as EBU R128 does; -inf for silence."""
-    powers = [_power(block) for block in blocks if block > ABSOLUTE_GATE_LUFS]
+def gated_loudness(blocks: Iterable[float], fixed: Iterable[float] = (), gain_db: float = 0.0) -> float:
+    """Integrated loudness (LUFS) of 400 ms block loudnesses, gated as EBU R128 does; -inf for silence.
+
+    ``gain_db`` is added to ``blocks`` but not to the ``fixed`` ones.
+    """
+    powers = [_power(block + gain_db) for block in blocks if block + gain_db > ABSOLUTE_GATE_LUFS]
+    powers += [_power(block) for block in fixed if block > ABSOLUTE_GATE_LUFS]
     if not powers:
         return -math.inf
     threshold = _power(_lufs(sum(powers) / len(powers)) + RELATIVE_GATE_LU)
     kept = [power for power in powers if power > threshold]
     return _lufs(sum(kept) / len(kept))
+
+
+def gain_to_target(blocks: Sequence[float], fixed: Sequence[float], target_lufs: float) -> float:
+    """The gain for ``blocks`` (not for ``fixed``) that puts their gated loudness on ``target_lufs``.
+
+    Without ``fixed`` blocks the gain is exact in one step; with them (ambience, which stays tied
+    to the target) the gates move a little with the gain, so a few steps settle it.
+    """
+    gain = 0.0
+    for _ in range(6):
+        measured = gated_loudness(blocks, fixed, gain)
+        if measured == -math.inf:
+            return 0.0
+        step = target_lufs - measured
+        gain += step
+        if abs(step) < 0.01:
+            break
+    return gain
 
 
 _FRAME = re.compile(r"\bt: .*?M: *(-?[\d.]+|-inf) ")

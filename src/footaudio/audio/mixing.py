@@ -3,8 +3,8 @@
 Nothing holds the whole routine in memory: each item is made when the encoder needs
 it, silence comes in small blocks, and ambience streams from its own ffmpeg process.
 Speech and chimes get the gain that puts the routine on its loudness target: each clip
-is levelled by its own measured loudness, then the whole program by a correction that a
-quick analysis pass measures (``analysis_blocks``); the ambience is lowered (ducked) under
+is levelled by its own measured loudness, then the whole routine by a correction worked out
+from its clips' gating blocks (``loudness_correction``); the ambience is lowered (ducked) under
 them with smooth ramps, planned from the timeline.
 """
 
@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from ..script.timeline import Timeline, TimelineItem
 from ..settings import AudioOptions
 from ..speech.cache import Clip, Clips
-from .ambience import DUCK_DB, Ambience
+from .ambience import DUCK_DB, Ambience, ambience_blocks
 from .chimes import render_sound
-from .loudness import SILENT_LUFS, gated_loudness, pcm_blocks_loudness
+from .loudness import SILENT_LUFS, gain_to_target, gated_loudness, pcm_blocks_loudness
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # audioop: stdlib up to 3.12, audioop-lts after
@@ -29,10 +29,10 @@ __all__ = [
     "CHANNELS",
     "SAMPLE_RATE",
     "SAMPLE_WIDTH",
-    "analysis_blocks",
     "excerpt_pcm",
     "loudness_correction",
     "pcm_blocks",
+    "program_blocks",
     "program_loudness",
     "sample_at",
 ]
@@ -48,11 +48,6 @@ REFERENCE_LUFS = -16.0
 """Loudness target the chime levels are designed for."""
 MIN_UNDUCKED_MS = 2000
 """Quiet stretches shorter than this keep the ambience ducked rather than pumping it up and down."""
-ANALYSIS_SILENCE_MS = 1000
-"""Longest silence in the analysis pass. EBU R128 gates silence out (and a 400 ms block that
-reaches into a silence sees the same audio as long as the silence is longer than the block),
-so shortening holds to this changes the integrated loudness by a few hundredths of an LU at
-most, while the pass gets several times shorter than the routine."""
 EXCERPT_MS = 15_000
 """Length of speech the encoder's effect on loudness is measured on (see ``excerpt_pcm``)."""
 EXCERPT_PAUSE_MS = 400
@@ -149,31 +144,13 @@ def _sound_pcm(clips: Clips, item: TimelineItem, options: AudioOptions, correcti
     return sound if gain == 1.0 else audioop.mul(sound, SAMPLE_WIDTH, gain)
 
 
-def analysis_blocks(timeline: Timeline, clips: Clips, options: AudioOptions | None = None) -> Iterator[bytes]:
-    """The routine's speech and chimes at their own levels, without ambience, silences shortened.
+def program_blocks(timeline: Timeline, clips: Clips, options: AudioOptions) -> tuple[list[float], list[float]]:
+    """The routine's 400 ms block loudnesses (LUFS): sentences and chimes, and the ambience.
 
-    Measures like the whole routine (see ``ANALYSIS_SILENCE_MS``) in a fraction of its length;
-    ambience is left out because it sits far enough below the target to be gated out.
+    Sentences and chimes are at their level before the program correction; the ambience is at
+    its level in the routine (full in long quiet stretches, ducked elsewhere), which does not change.
     """
-    options = options or AudioOptions()
-    cap = sample_at(ANALYSIS_SILENCE_MS)
-    for item in timeline.items:
-        if item.silent:
-            yield bytes(min(cap, sample_at(item.end_ms) - sample_at(item.start_ms)) * SAMPLE_WIDTH)
-        else:
-            yield _sound_pcm(clips, item, options, 0.0)
-
-
-def program_loudness(timeline: Timeline, clips: Clips, options: AudioOptions | None = None) -> float:
-    """The routine's integrated loudness (LUFS) before correction, from its clips' and chimes' blocks.
-
-    Each clip alone is on target, but joined into a routine the pauses inside and between
-    sentences, the engine's own lead-in and tail, and the chimes move the integrated loudness
-    by up to a few LU, differently for each engine and script. Ambience is left out: in holds it
-    sits far enough under the target to be gated out, and under speech it is ducked.
-    """
-    options = options or AudioOptions()
-    blocks: list[float] = []
+    sounds: list[float] = []
     chime_db = options.loudness - REFERENCE_LUFS
     for item in timeline.items:
         if item.silent:
@@ -181,20 +158,38 @@ def program_loudness(timeline: Timeline, clips: Clips, options: AudioOptions | N
         if item.kind == "speech":
             clip = clips.by_sentence[item.speech]  # type: ignore[index]
             gain = _clip_gain_db(clip, options.loudness)
-            blocks.extend(block + gain for block in clip.blocks)
+            sounds.extend(block + gain for block in clip.blocks)
         elif options.chime != "none":
             sound = pcm_blocks_loudness(render_sound(item.sound or "", SAMPLE_RATE, options.chime), SAMPLE_RATE)
-            blocks.extend(block + chime_db for block in sound)
-    return gated_loudness(blocks)
+            sounds.extend(block + chime_db for block in sound)
+    ambience: list[float] = []
+    if options.ambience != "none":
+        ducking = _Ducking(timeline)
+        for index, item in enumerate(timeline.items):
+            # Under a sentence or chime the ducked ambience adds nothing measurable to its blocks.
+            if item.silent:
+                duck = 0.0 if index in ducking.runs else DUCK_DB
+                ambience.extend(ambience_blocks(options.ambience, options.loudness, item.ms // 100, duck))
+    return sounds, ambience
+
+
+def program_loudness(timeline: Timeline, clips: Clips, options: AudioOptions | None = None) -> float:
+    """The routine's integrated loudness (LUFS) before the program correction, worked out from its blocks."""
+    return gated_loudness(*program_blocks(timeline, clips, options or AudioOptions()))
 
 
 def loudness_correction(timeline: Timeline, clips: Clips, options: AudioOptions | None = None) -> float:
-    """Gain in dB for every sentence and chime that puts the routine on its loudness target."""
+    """Gain in dB for every sentence and chime that puts the routine on its loudness target.
+
+    Each clip alone is on target, but joined into a routine the pauses inside and between
+    sentences, the engine's own lead-in and tail, the chimes and the ambience in the holds
+    (which lowers EBU R128's relative gate) move the integrated loudness by up to a few LU,
+    differently for each engine, script and ambience; this works it out from the blocks.
+    """
     options = options or AudioOptions()
-    measured = program_loudness(timeline, clips, options)
-    if measured <= SILENT_LUFS:
-        return 0.0
-    return max(-MAX_CORRECTION_DB, min(MAX_CORRECTION_DB, options.loudness - measured))
+    sounds, ambience = program_blocks(timeline, clips, options)
+    gain = gain_to_target(sounds, ambience, options.loudness)
+    return max(-MAX_CORRECTION_DB, min(MAX_CORRECTION_DB, gain))
 
 
 def excerpt_pcm(timeline: Timeline, clips: Clips, options: AudioOptions, correction_db: float) -> bytes:

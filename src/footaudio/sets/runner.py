@@ -158,11 +158,18 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "seconds": time.monotonic() - started}
 
 
-def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: int = 1) -> None:
+def _presynthesize(
+    routines: list[RoutineSpec],
+    templates: Path | None,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Synthesize every distinct sentence of the set once, before the workers start.
 
-    pyttsx3 sentences are shared among ``jobs`` engine processes speaking at once.
+    Routines share their clips whatever the engine; pyttsx3 sentences are shared among
+    ``jobs`` engine processes speaking at once. ``progress(done, total)`` follows each sentence.
     """
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from ..pipeline import build_script
@@ -179,10 +186,22 @@ def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: in
         for sentence in script.sentences:
             requests[(sentence.text, sentence_rate(spec.settings, sentence))] = None
     cache = ClipCache()
+    total = sum(len(requests) for requests in wanted.values())
+    done = 0
+    lock = threading.Lock()
+
+    def tick(count: int) -> None:
+        nonlocal done
+        with lock:
+            done += count
+            if progress is not None:
+                progress(done, total)
+
+    tick(0)
     for (engine, voice), requests in wanted.items():
         todo = list(requests)
         if engine != "pyttsx3" or jobs < 2 or len(todo) < 2 * jobs:
-            cache.get_many(default_synthesizer(engine), todo, voice)
+            cache.get_many(default_synthesizer(engine), todo, voice, tick)
             continue
         # Each share gets its own engine process (started only if a clip is missing); threads just wait.
         shares = [todo[index::jobs] for index in range(jobs)]
@@ -190,7 +209,7 @@ def _presynthesize(routines: list[RoutineSpec], templates: Path | None, jobs: in
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 for future in [
-                    pool.submit(cache.get_many, e, share, voice) for e, share in zip(engines, shares, strict=True)
+                    pool.submit(cache.get_many, e, share, voice, tick) for e, share in zip(engines, shares, strict=True)
                 ]:
                     future.result()
         finally:
@@ -208,8 +227,13 @@ def run_batch(
     templates: Path | None = None,
     feed_url: str | None = None,
     report: Callable[[RoutineOutcome, int, int], None] | None = None,
+    speech_progress: Callable[[int, int], None] | None = None,
 ) -> BatchReport:
-    """Render the set (or one shard of it) into ``folder`` and refresh its index files."""
+    """Render the set (or one shard of it) into ``folder`` and refresh its index files.
+
+    ``report`` is called as each routine finishes; ``speech_progress(done, total)`` as each
+    distinct sentence of the set is ready, before the routines render (from 0 of the total on).
+    """
     from ..script.templating import check_templates_dir
 
     templates = templates or routine_set.templates
@@ -239,7 +263,7 @@ def run_batch(
             else:
                 todo.append((spec, digest))
         if todo:
-            _presynthesize([spec for spec, _ in todo], templates, jobs)
+            _presynthesize([spec for spec, _ in todo], templates, jobs, speech_progress)
             _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
         if shard is None:
             write_index(routine_set, folder, feed_url)
