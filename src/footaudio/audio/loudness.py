@@ -103,13 +103,18 @@ def gated_loudness(blocks: Iterable[float], fixed: Iterable[float] = (), gain_db
 
     ``gain_db`` is added to ``blocks`` but not to the ``fixed`` ones.
     """
-    powers = [_power(block + gain_db) for block in blocks if block + gain_db > ABSOLUTE_GATE_LUFS]
-    powers += [_power(block) for block in fixed if block > ABSOLUTE_GATE_LUFS]
-    if not powers:
+    return _gated([_power(block) for block in blocks], [_power(block) for block in fixed], 10 ** (gain_db / 10))
+
+
+def _gated(powers: Sequence[float], fixed: Sequence[float], scale: float) -> float:
+    floor = _power(ABSOLUTE_GATE_LUFS)
+    kept = [power * scale for power in powers if power * scale > floor]
+    kept += [power for power in fixed if power > floor]
+    if not kept:
         return -math.inf
-    threshold = _power(_lufs(sum(powers) / len(powers)) + RELATIVE_GATE_LU)
-    kept = [power for power in powers if power > threshold]
-    return _lufs(sum(kept) / len(kept))
+    threshold = sum(kept) / len(kept) * 10 ** (RELATIVE_GATE_LU / 10)
+    loud = [power for power in kept if power > threshold]
+    return _lufs(sum(loud) / len(loud))
 
 
 def gain_to_target(blocks: Sequence[float], fixed: Sequence[float], target_lufs: float) -> float:
@@ -118,9 +123,11 @@ def gain_to_target(blocks: Sequence[float], fixed: Sequence[float], target_lufs:
     Without ``fixed`` blocks the gain is exact in one step; with them (ambience, which stays tied
     to the target) the gates move a little with the gain, so a few steps settle it.
     """
+    powers = [_power(block) for block in blocks]
+    fixed_powers = [_power(block) for block in fixed]
     gain = 0.0
-    for _ in range(6):
-        measured = gated_loudness(blocks, fixed, gain)
+    for _ in range(8):
+        measured = _gated(powers, fixed_powers, 10 ** (gain / 10))
         if measured == -math.inf:
             return 0.0
         step = target_lufs - measured

@@ -7,7 +7,6 @@ only when complete, so a failed or interrupted render leaves the destination as 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from ..errors import EngineError, RenderError, UsageError
 from ..files import temporary_path
+from ..speech.mastering import SILENT_LUFS
 from ..tools import find_ffmpeg
 from .mixing import CHANNELS, SAMPLE_RATE
 
@@ -38,6 +38,7 @@ def _encoder(bitrate: int) -> list[str]:
     return ["-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-compression_level", str(LAME_QUALITY)]
 
 
+MAX_ENCODING_LOSS_LU = 3.0
 _INTEGRATED = re.compile(r"\] Summary:\s+Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS")
 
 
@@ -48,6 +49,8 @@ def encoding_loss(excerpt: bytes, bitrate: int) -> float:
     it deems inaudible, more so at low bit rates), by an amount that depends on the voice;
     measured on a short excerpt through the same chain, then decoded, it is cheap and exact enough.
     """
+    if len(excerpt) < SAMPLE_RATE * 2:  # under a second: nothing EBU R128 can measure
+        return 0.0
     ffmpeg = find_ffmpeg().path
     encode = [
         ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1",
@@ -67,9 +70,10 @@ def encoding_loss(excerpt: bytes, bitrate: int) -> float:
     if first.returncode != 0 or second.returncode != 0 or None in found:
         raise EngineError("ffmpeg could not measure the encoder's effect on loudness; check FOOTAUDIO_FFMPEG.")
     before_lufs, after_lufs = (float(match.group(1)) for match in found)  # type: ignore[union-attr]
-    if before_lufs == -math.inf or after_lufs == -math.inf:
+    if before_lufs <= SILENT_LUFS or after_lufs <= SILENT_LUFS:
         return 0.0
-    return before_lufs - after_lufs
+    # A few tenths of an LU in practice; a wild figure would be a measuring fault, not worth trusting.
+    return max(-MAX_ENCODING_LOSS_LU, min(MAX_ENCODING_LOSS_LU, before_lufs - after_lufs))
 
 
 def check_destination(destination: Path, *, force: bool = False, create_folder: bool = False) -> None:
