@@ -10,8 +10,11 @@ routine can be worked out from its clips (``footaudio.audio.loudness``) without 
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
+import warnings
+import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +28,21 @@ MASTERING = "m4"
 """Version of the mastering chain; part of the clip cache key, so a change re-masters."""
 
 # Clips are stored at the routine's rate (44.1 kHz), so renders never resample.
-_COMPRESSOR = "acompressor=threshold=-24dB:ratio=4:attack=3:release=80:makeup=4"
+_SPEECH_RMS_DBFS = -24.0
+"""Level each raw clip is brought to before the compressor (whose threshold is at it)."""
+
+_CLIP_PEAK_DBFS = -9.5
+"""Sample-peak ceiling of the clip limiter. After the level and the compressor, a clip measures
+about -19 to -21 LUFS, so its peaks end about 13 to 14 dB over its loudness (eSpeak NG and Piper
+alike); at a -16 LUFS target they then sit near the encoder's limiter, which takes little off."""
+
+MAX_PEAK_TO_LOUDNESS_DB = 14.5
+"""The most a clip's true peak stands over its loudness after mastering (measured: 12.4 to 14.0)."""
+
+_CHAIN = (
+    "acompressor=threshold=-24dB:ratio=4:attack=3:release=80:makeup=4,"
+    f"alimiter=limit={10 ** (_CLIP_PEAK_DBFS / 20):.4f}:level=false:latency=1"
+)
 _BATCH = 16
 # The measuring branch gets silence before and after the clip, so the blocks that reach over
 # its edges (as they do in a routine, where pauses surround it) are measured too.
@@ -34,15 +51,6 @@ _PAD_MS = 300
 SILENT_LUFS = -60.0
 """Clips measuring below this (too short for a 400 ms gating block) are left at unit gain."""
 
-STORED_LUFS = -16.0
-"""Loudness a limited clip is stored at (any other clip keeps the compressor's level)."""
-
-MAX_PEAK_TO_LOUDNESS_DB = 12.0
-"""Most a clip's true peak may stand over its loudness. At a -16 LUFS target that leaves peaks
-at -4 dBTP, under the encoder's limiter (-2.5 dBFS) even after a correction of a dB or so."""
-
-_LIMITER_MARGIN_DB = 0.5
-"""The limiter works on samples; true peaks between samples stand up to about this much higher."""
 _SUMMARY = re.compile(r"^\s*(I|LRA|Peak):\s+(-?[\d.]+|-inf)\s", re.MULTILINE)
 _FRAME = re.compile(r"^\[ebur128@clip(\d+) @ [^\]]+\] t: .*?M: *(-?[\d.]+|-inf) ", re.MULTILINE)
 _INCOMPLETE_BLOCKS = 3
@@ -70,33 +78,30 @@ class Loudness:
 def master_clips(jobs: Sequence[tuple[Path, Path]]) -> list[Loudness]:
     """Master raw clips ``(source, destination)`` and measure each result, a batch per ffmpeg run.
 
-    A gentle compressor evens the level out. A clip whose peaks then stand more than
-    ``MAX_PEAK_TO_LOUDNESS_DB`` over its loudness is levelled to ``STORED_LUFS`` and limited
-    in a second run, so at any loudness target its peaks stay under the encoder's limiter,
-    which then hardly acts and leaves the routine's loudness as its clips predict.
+    Each clip is first brought to a common speech level (by its RMS, worked out here), so the
+    compressor and the limiter after it meet every engine's output alike: the limiter keeps
+    peaks within ``MAX_PEAK_TO_LOUDNESS_DB`` of the clip's loudness, so at any loudness target
+    the encoder's limiter hardly acts and the routine's loudness stays as its clips predict.
     """
     measured: list[Loudness] = []
     for start in range(0, len(jobs), _BATCH):
         batch = jobs[start : start + _BATCH]
-        found = _run(batch, [_COMPRESSOR] * len(batch))
-        peaky = [
-            index for index, loudness in enumerate(found)
-            if loudness.integrated > SILENT_LUFS and loudness.true_peak - loudness.integrated > MAX_PEAK_TO_LOUDNESS_DB
-        ]  # fmt: skip
-        if peaky:
-            ceiling = 10 ** ((STORED_LUFS + MAX_PEAK_TO_LOUDNESS_DB - _LIMITER_MARGIN_DB) / 20)
-            limited = _run(
-                [(batch[index][1], batch[index][1]) for index in peaky],
-                [
-                    f"volume={STORED_LUFS - found[index].integrated:.2f}dB,"
-                    f"alimiter=limit={ceiling:.4f}:level=false:latency=1"
-                    for index in peaky
-                ],
-            )
-            for index, loudness in zip(peaky, limited, strict=True):
-                found[index] = loudness
-        measured.extend(found)
+        measured.extend(_run(batch, [f"volume={_level_gain(source):.2f}dB,{_CHAIN}" for source, _ in batch]))
     return measured
+
+
+def _level_gain(source: Path) -> float:
+    """Gain in dB that brings a raw clip's RMS to ``_SPEECH_RMS_DBFS`` (none for silence)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # audioop: stdlib up to 3.12, audioop-lts after
+        import audioop
+
+    try:
+        with wave.open(str(source), "rb") as clip:
+            rms = audioop.rms(clip.readframes(clip.getnframes()), clip.getsampwidth())
+    except (OSError, EOFError, wave.Error):
+        return 0.0  # ffmpeg reports what is wrong with the file
+    return _SPEECH_RMS_DBFS - 20 * math.log10(rms / 32768) if rms > 0 else 0.0
 
 
 def _run(batch: Sequence[tuple[Path, Path]], chains: Sequence[str]) -> list[Loudness]:
@@ -112,19 +117,12 @@ def _run(batch: Sequence[tuple[Path, Path]], chains: Sequence[str]) -> list[Loud
             f"[m{index}]adelay={_PAD_MS}:all=1,apad=pad_dur={_PAD_MS / 1000},ebur128@clip{index}=peak=true,anullsink"
         )
     command += ["-filter_complex", ";".join(graph)]
-    outputs = []
-    for index, (source, destination) in enumerate(batch):
-        # Filtering a clip in place: write beside it, then replace it.
-        output = destination.with_name(f"{destination.stem}.limited.wav") if source == destination else destination
-        outputs.append(output)
-        command += ["-map", f"[c{index}]", "-c:a", "pcm_s16le", "-f", "wav", "-y", str(output)]
+    for index, (_, destination) in enumerate(batch):
+        command += ["-map", f"[c{index}]", "-c:a", "pcm_s16le", "-f", "wav", "-y", str(destination)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
         raise EngineError(f"ffmpeg could not master the speech clips ({detail}); check FOOTAUDIO_FFMPEG.")
-    for output, (_, destination) in zip(outputs, batch, strict=True):
-        if output != destination:
-            output.replace(destination)
     blocks: dict[int, list[float]] = {index: [] for index in range(len(batch))}
     for index, value in _FRAME.findall(result.stderr):
         blocks[int(index)].append(float(value))
