@@ -29,6 +29,15 @@ What it measures (every run is a subprocess, so Python start-up counts as a user
    installed footaudio has no ``batch`` command.
 7. With ``--neural``: the real-time factor of the Piper engine (synthesis seconds per second
    of audio over about 20 sentences), if the ``footaudio[neural]`` extra is installed.
+8. With ``--piper``: a cold 10-minute partner render with ``--engine piper`` (fresh clip cache)
+   against its limit: loading the voice and speaking the routine's distinct sentences in ONE
+   call (timed inside a helper process), plus ffmpeg encoding 10 minutes of silence.
+9. With ``--loudness-table``: every engine x ambience x mode x pressure rendered at 4 minutes
+   (``--loudness-minutes``), each written MP3 measured with ffmpeg's ebur128 (integrated
+   loudness and true peak), printed as a table; the targets are -16 +-0.5 LU and <= -1 dBTP.
+   ``--no-lengths`` skips the render-time sections, e.g. to run one of these alone:
+
+       python scripts/bench.py --no-lengths --no-batch --loudness-table --piper
 
 How to read it: machines are shared and noisy, so compare the ratios, which are measured in the
 same run, rather than absolute seconds across runs. Every time is the median of ``--repeat``
