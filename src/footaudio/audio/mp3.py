@@ -43,7 +43,7 @@ _INTEGRATED = re.compile(r"\] Summary:\s+Integrated loudness:\s+I:\s+(-?[\d.]+|-
 
 
 def encoding_loss(excerpt: bytes, bitrate: int) -> float:
-    """How many LU the limiter and the MP3 encoder take off ``excerpt`` (16-bit mono PCM at 44.1 kHz).
+    """How many LU the limiter and the MP3 encoder take off ``excerpt`` (16-bit mono 44.1 kHz PCM); 0 if unmeasurable.
 
     Both lower the loudness a little (the limiter by taming peaks, LAME by dropping detail
     it deems inaudible, more so at low bit rates), by an amount that depends on the voice;
@@ -68,7 +68,9 @@ def encoding_loss(excerpt: bytes, bitrate: int) -> float:
         after = second.stderr.read() if second.stderr else b""
     found = [_INTEGRATED.search(log.decode("utf-8", "replace")) for log in (first.stderr, after)]
     if first.returncode != 0 or second.returncode != 0 or None in found:
-        raise EngineError("ffmpeg could not measure the encoder's effect on loudness; check FOOTAUDIO_FFMPEG.")
+        # The render's own encode meets the same fault next and reports it with its cause
+        # (a full disk, a broken ffmpeg); if it succeeds, the file is only a few tenths of an LU low.
+        return 0.0
     before_lufs, after_lufs = (float(match.group(1)) for match in found)  # type: ignore[union-attr]
     if before_lufs <= SILENT_LUFS or after_lufs <= SILENT_LUFS:
         return 0.0
