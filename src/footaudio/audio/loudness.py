@@ -9,7 +9,6 @@ follows from the timeline without rendering it.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import subprocess
@@ -140,7 +139,6 @@ def gain_to_target(blocks: Sequence[float], fixed: Sequence[float], target_lufs:
 _FRAME = re.compile(r"\bt: .*?M: *(-?[\d.]+|-inf) ")
 
 
-@functools.cache
 def pcm_blocks_loudness(pcm: bytes, sample_rate: int) -> tuple[float, ...]:
     """Loudness (LUFS) of each complete 400 ms block of 16-bit mono ``pcm`` followed by 300 ms of silence."""
     command = [

@@ -18,8 +18,8 @@ from ..script.timeline import Timeline, TimelineItem
 from ..settings import AudioOptions
 from ..speech.cache import Clip, Clips
 from .ambience import DUCK_DB, Ambience, ambience_blocks
-from .chimes import render_sound
-from .loudness import SILENT_LUFS, gain_to_target, gated_loudness, pcm_blocks_loudness
+from .chimes import render_sound, sound_blocks
+from .loudness import SILENT_LUFS, gain_to_target, gated_loudness
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # audioop: stdlib up to 3.12, audioop-lts after
@@ -48,7 +48,7 @@ REFERENCE_LUFS = -16.0
 """Loudness target the chime levels are designed for."""
 MIN_UNDUCKED_MS = 2000
 """Quiet stretches shorter than this keep the ambience ducked rather than pumping it up and down."""
-EXCERPT_MS = 15_000
+EXCERPT_MS = 10_000
 """Length of speech the encoder's effect on loudness is measured on (see ``excerpt_pcm``)."""
 EXCERPT_PAUSE_MS = 400
 MAX_CORRECTION_DB = 12.0
@@ -159,9 +159,8 @@ def program_blocks(timeline: Timeline, clips: Clips, options: AudioOptions) -> t
             clip = clips.by_sentence[item.speech]  # type: ignore[index]
             gain = _clip_gain_db(clip, options.loudness)
             sounds.extend(block + gain for block in clip.blocks)
-        elif options.chime != "none":
-            sound = pcm_blocks_loudness(render_sound(item.sound or "", SAMPLE_RATE, options.chime), SAMPLE_RATE)
-            sounds.extend(block + chime_db for block in sound)
+        else:
+            sounds.extend(block + chime_db for block in sound_blocks(item.sound or "", SAMPLE_RATE, options.chime))
     ambience: list[float] = []
     if options.ambience != "none":
         ducking = _Ducking(timeline)
@@ -198,9 +197,10 @@ def excerpt_pcm(timeline: Timeline, clips: Clips, options: AudioOptions, correct
     Each is followed by a short pause; ``footaudio.audio.mp3.encoding_loss`` measures it.
     """
     speech = [item for item in timeline.items if item.kind == "speech" and item.speech is not None]
-    step = max(1, math.ceil(sum(item.ms for item in speech) / EXCERPT_MS))
+    step = max(1.0, sum(item.ms for item in speech) / EXCERPT_MS)
     pause = bytes(sample_at(EXCERPT_PAUSE_MS) * SAMPLE_WIDTH)
-    return b"".join(_sound_pcm(clips, item, options, correction_db) + pause for item in speech[::step])
+    chosen = dict.fromkeys(speech[int(index * step)] for index in range(math.ceil(len(speech) / step)))
+    return b"".join(_sound_pcm(clips, item, options, correction_db) + pause for item in chosen)
 
 
 def pcm_blocks(
