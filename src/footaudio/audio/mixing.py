@@ -48,7 +48,7 @@ REFERENCE_LUFS = -16.0
 """Loudness target the chime levels are designed for."""
 MIN_UNDUCKED_MS = 2000
 """Quiet stretches shorter than this keep the ambience ducked rather than pumping it up and down."""
-EXCERPT_MS = 10_000
+EXCERPT_MS = 15_000
 """Length of speech the encoder's effect on loudness is measured on (see ``excerpt_pcm``)."""
 EXCERPT_PAUSE_MS = 400
 MAX_CORRECTION_DB = 12.0
