@@ -3,8 +3,9 @@
 EBU R128's integrated loudness is the energy mean of 400 ms blocks, 100 ms apart, after two
 gates: blocks under -70 LUFS are dropped, then blocks more than 10 LU under the mean of the
 rest. A routine's blocks are its clips' blocks (stored with each clip) shifted by each clip's
-gain, plus its chimes'; pauses and holds are silence and gated out. So the routine's loudness
-follows from the timeline without rendering it.
+gain, plus its chimes', plus the ambience's in pauses and holds (from its measured spread,
+``ambience.BLOCK_SPREAD``); silence is gated out. So the routine's loudness follows from the
+timeline without rendering it.
 """
 
 from __future__ import annotations
