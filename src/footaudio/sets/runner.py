@@ -213,7 +213,8 @@ def _presynthesize(
 ) -> None:
     """Synthesize every distinct sentence of the set once, before the workers start.
 
-    pyttsx3 sentences are shared among ``jobs`` engine processes speaking at once.
+    Routines share their clips whatever the engine; pyttsx3 sentences are shared among
+    ``jobs`` engine processes speaking at once. ``progress(done, total)`` follows each sentence.
     """
     from concurrent.futures import ThreadPoolExecutor
 

@@ -49,6 +49,9 @@ class Clip:
     lufs: float
     """Integrated loudness of the clip as mastered, measured by ffmpeg's ebur128."""
 
+    blocks: tuple[float, ...] = ()
+    """Loudness (LUFS) of the clip's 400 ms gating blocks, 100 ms apart, as mastered."""
+
     @property
     def ms(self) -> int:
         """Length in whole milliseconds, rounded up so the clip always fits its slot."""
@@ -60,6 +63,7 @@ def _read_clip(path: Path) -> Clip | None:
     try:
         record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         lufs = float(record["lufs"])
+        blocks = tuple(float(value) for value in record["blocks"])
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != record["sha256"]:
             return None  # damaged since it was cached: synthesize it again
@@ -68,7 +72,7 @@ def _read_clip(path: Path) -> Clip | None:
     clip = _read_wav(path, data)
     if clip is None:
         return None
-    return Clip(path, clip.frames, clip.sample_rate, lufs)
+    return Clip(path, clip.frames, clip.sample_rate, lufs, blocks)
 
 
 def _read_wav(path: Path, data: bytes | None = None) -> Clip | None:
@@ -157,12 +161,20 @@ class ClipCache:
                     staged = Path(work) / f"{index}.json"
                     checksum = hashlib.sha256(mastered.read_bytes()).hexdigest()
                     staged.write_text(
-                        json.dumps({"lufs": loudness.integrated, "true_peak": loudness.true_peak, "sha256": checksum})
+                        json.dumps(
+                            {
+                                "lufs": loudness.integrated,
+                                "true_peak": loudness.true_peak,
+                                "blocks": loudness.blocks,
+                                "sha256": checksum,
+                            }
+                        )
                     )
                     # The record goes in first: a WAV in the cache always has its record beside it.
                     os.replace(staged, record)
                     os.replace(mastered, path)
-                    results[index] = (Clip(path, clip.frames, clip.sample_rate, loudness.integrated), True)
+                    clip = Clip(path, clip.frames, clip.sample_rate, loudness.integrated, loudness.blocks)
+                    results[index] = (clip, True)
         return results  # type: ignore[return-value]
 
     def writable_folder(self) -> Path:
