@@ -168,7 +168,7 @@ def render(
     options.cover_image()  # a bad cover fails now, before any folder is made
     created = _make_folders(destination.parent)
     try:
-        return _render_into(destination, settings, options, templates, synthesizer, cache, progress, set_context)
+        return _render_into(destination, settings, options, templates, synthesizer, cache, progress, set_context, force)
     except BaseException:
         for folder in reversed(created):
             with contextlib.suppress(OSError):
@@ -208,6 +208,7 @@ def _render_into(
     cache: ClipCache | None,
     progress: Progress | None,
     set_context: SetContext | None,
+    force: bool = False,
 ) -> RenderResult:
     from .audio.captions import lrc, webvtt
     from .audio.mixing import pcm_blocks, sample_at
@@ -243,5 +244,6 @@ def _render_into(
         bitrate=options.bitrate,
         finish=lambda path: write_tags(path, tags, timeline),
         companions=companions,
+        force=force,
     )
     return RenderResult(destination, routine)

