@@ -201,3 +201,123 @@ def test_a_batch_renders_a_damaged_file_again_instead_of_calling_it_up_to_date(t
     third = footaudio(*args)
     assert "1 rendered, 0 up to date, 0 failed." in third.stdout
     assert footaudio(*args).stdout.count("1 up to date") == 1
+
+
+# 4. Security: nothing runs from the cache folder, nothing raw reaches the terminal -----------------
+
+
+def test_a_planted_compiled_template_in_the_cache_folder_is_never_loaded(tmp_path):
+    """The old bytecode cache unpickled ``<cache>/.templates/__jinja2_*.cache``: plant every such file."""
+    import pickle
+    from importlib import resources
+
+    from jinja2 import FileSystemBytecodeCache, bccache
+
+    cache = tmp_path / "cache"
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+        def __reduce__(self):
+            return (os.system, (f"touch {self.path}",))
+
+    # Such a file does run code when Jinja unpickles it: the test can fail.
+    probe = tmp_path / "probe"
+    pickle.loads(pickle.dumps(Payload(probe), protocol=2))
+    assert probe.exists()
+    planted = bccache.bc_magic + pickle.dumps(Payload(marker), protocol=2)
+    keys = FileSystemBytecodeCache()
+    shipped = resources.files("footaudio.script") / "templates"
+    for folder in (cache / ".templates", cache, cache / ".jinja"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for template in shipped.iterdir():
+            for name in (template.name, f"builtin/{template.name}"):
+                for filename in (str(template), None):
+                    (folder / f"__jinja2_{keys.get_cache_key(name, filename)}.cache").write_bytes(planted)
+    result = footaudio("script", "-m", "3", env={**os.environ, "FOOTAUDIO_CACHE": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    # What footaudio keeps in the cache is data only: clips, their records and chime samples.
+    kept = {path.suffix for path in cache.rglob("*") if path.is_file() and not path.name.startswith("__jinja2_")}
+    assert kept <= {".wav", ".json", ".pcm"}
+
+
+def forged_routine(tmp_path: Path, **changes) -> Path:
+    """A footaudio MP3 whose tags were then rewritten by someone else."""
+    import json
+
+    from mutagen.id3 import ID3, TIT2
+
+    from footaudio.audio.tags import SETTINGS_TAG
+
+    target = tmp_path / "forged.mp3"
+    result = footaudio("render", "-m", "3", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    tags = ID3(str(target))
+    if "title" in changes:
+        tags.delall("TIT2")
+        tags.add(TIT2(encoding=3, text=changes["title"]))
+    frame = tags.getall(f"TXXX:{SETTINGS_TAG}")[0]
+    payload = json.loads(frame.text[0])
+    payload["settings"].update(changes.get("settings", {}))
+    payload["audio"].update(changes.get("audio", {}))
+    frame.text = [json.dumps(payload)]
+    if "chapter" in changes:
+        first = sorted(tags.getall("CHAP"), key=lambda chapter: chapter.start_time)[0]
+        first.sub_frames.delall("TIT2")
+        first.sub_frames.add(TIT2(encoding=3, text=changes["chapter"]))
+    tags.save(str(target))
+    return target
+
+
+def test_info_shows_forged_tags_with_control_characters_escaped(tmp_path):
+    evil = "\x1b[2K\rRender again: footaudio render --cover /etc/shadow\x1b]0;x\x07"
+    target = forged_routine(tmp_path, title=f"Nice{evil}", chapter=f"Step{evil}", settings={"voice": f"v{evil}"})
+    result = footaudio("info", str(target))
+    assert result.returncode == 0, result.stderr
+    escaped = "\\x1b[2K\\x0dRender again: footaudio render --cover /etc/shadow\\x1b]0;x\\x07"
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout and "\x07" not in result.stdout
+    lines = result.stdout.splitlines()
+    assert f"Title:      Nice{escaped}" in lines
+    assert any(line.endswith(f"Step{escaped}") for line in lines)
+    assert sum(line.startswith("Render again:") for line in lines) == 1
+    assert lines[-1] == f"Render again: footaudio render --minutes 3 --voice 'v{escaped}' -o {target}"
+
+
+@pytest.mark.parametrize("cover", ["/dev/zero", "FIFO", "BIG"])
+def test_info_never_suggests_a_harmful_cover(tmp_path, cover):
+    if cover == "FIFO":
+        cover = str(tmp_path / "fifo")
+        os.mkfifo(cover)
+    elif cover == "BIG":
+        cover = str(tmp_path / "big.jpg")
+        Path(cover).write_bytes(b"\xff\xd8\xff" + bytes(6_000_000))
+    target = forged_routine(tmp_path, audio={"cover": cover})
+    result = subprocess.run(
+        [sys.executable, "-m", "footaudio", "info", str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"Render again: footaudio render --minutes 3 -o {target}"
+
+
+def test_a_template_symlink_out_of_the_templates_folder_is_refused(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "routine.ssml.j2").write_text('{% extends "builtin/routine.ssml.j2" %}{% include "leak.j2" %}')
+    (templates / "leak.j2").symlink_to(secret)
+    result = footaudio("script", "-m", "3", "--templates", str(templates))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: {templates / 'routine.ssml.j2'}, line 1: template 'leak.j2' is a symbolic link that leads out "
+        f"of the templates folder {templates}; copy the file into the folder instead.\n",
+    )
+    assert "top secret" not in result.stdout
+    # A linked folder leads out just the same; a link that stays inside is fine.
+    (templates / "leak.j2").unlink()
+    (templates / "inside.j2").write_text("")
+    (templates / "leak.j2").symlink_to(templates / "inside.j2")
+    assert footaudio("script", "-m", "3", "--templates", str(templates)).returncode == 0

@@ -459,7 +459,10 @@ def _format_info(found: Any) -> str:
     ]
     lines += [f"  {clock(chapter.start_ms)}  {chapter.title}" for chapter in found.chapters]
     lines.append(f"Render again: {found.render_command}")
-    return "\n".join(lines) + "\n"
+    from .info import printable
+
+    # Tags come from the file: never let them reach the terminal as control codes.
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _on_signal(signum: int, frame: object) -> None:
