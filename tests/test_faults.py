@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -321,3 +322,78 @@ def test_a_template_symlink_out_of_the_templates_folder_is_refused(tmp_path):
     (templates / "inside.j2").write_text("")
     (templates / "leak.j2").symlink_to(templates / "inside.j2")
     assert footaudio("script", "-m", "3", "--templates", str(templates)).returncode == 0
+
+
+# 5. Interrupted batches: workers stop at once, die with the batch, leave no temporary files -------
+
+
+def session_processes(session: int) -> list[int]:
+    """Processes still alive in ``session`` (the batch and its workers), zombies excluded."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == session:
+            found.append(int(entry.name))
+    return found
+
+
+def start_batch(out: Path) -> subprocess.Popen:
+    """A two-worker batch in its own session (so a signal to its group reaches nothing else)."""
+    batch = spawn("batch", "--minutes", "3,20,21,22", "-o", str(out), "--jobs", "2", start_new_session=True)
+    # Wait until a file is finished and both workers are writing their next one.
+    wait_for(lambda: len(list(out.glob("*.mp3"))) >= 1 and len(temporaries(out)) >= 2, 300)
+    return batch
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
+@pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to the batch"])
+def test_an_interrupted_batch_stops_at_once_and_tells_the_truth(tmp_path, how):
+    out = tmp_path / "out"
+    batch = start_batch(out)
+    signalled = time.monotonic()
+    if how == "ctrl-c to the group":
+        os.killpg(batch.pid, signal.SIGINT)
+    else:
+        batch.send_signal(signal.SIGTERM)
+    _, err = batch.communicate(timeout=60)
+    took = time.monotonic() - signalled
+    finished = sorted(path.name for path in out.glob("*.mp3"))
+    assert batch.returncode == 130 and took < 5, (took, err)
+    assert err == (
+        f"Error: interrupted; {len(finished)} finished file{' was' if len(finished) == 1 else 's were'} kept "
+        "and nothing half-written was left; run the same command again to render the rest.\n"
+    )
+    # Its helpers (the multiprocessing resource tracker) exit as it exits; no worker lives on.
+    wait_for(lambda: session_processes(batch.pid) == [], 3)
+    time.sleep(2)  # nothing is published after the stop
+    assert names(out) == finished and "01-solo-light-3min.mp3" in finished
+    for name in finished:
+        assert read_stream(out / name) is not None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
+def test_workers_die_with_a_killed_batch_and_leave_no_temporary_files(tmp_path):
+    out = tmp_path / "out"
+    batch = start_batch(out)
+    assert len(session_processes(batch.pid)) >= 3  # the batch and two workers
+    batch.send_signal(signal.SIGKILL)
+    batch.communicate(timeout=60)
+    wait_for(lambda: session_processes(batch.pid) == [], 10)
+    # The workers removed their temporary files; only the lock of the killed batch is left (it is not held).
+    finished = sorted(path.name for path in out.glob("*.mp3"))
+    assert names(out) == sorted([".footaudio.lock", *finished])
+    rerun = footaudio("batch", "--minutes", "3,20,21,22", "-o", str(out), "--jobs", "2")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{4 - len(finished)} rendered, {len(finished)} up to date, 0 failed." in rerun.stdout
+    assert names(out) == sorted(
+        [
+            *(f"0{n}-solo-light-{m}min.mp3" for n, m in ((1, 3), (2, 20), (3, 21), (4, 22))),
+            "manifest.json",
+            "playlist.m3u8",
+        ]
+    )

@@ -498,7 +498,8 @@ def _run(argv: list[str] | None) -> None:
     except FootaudioError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(exc.exit_status)
-    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("Error: interrupted; nothing was written.", err=True)
+    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort) as exc:
+        message = exc.message if isinstance(exc, Interrupted) else "interrupted; nothing was written."
+        click.echo(f"Error: {message}", err=True)
         sys.exit(ExitStatus.INTERRUPTED)
     sys.exit(ExitStatus.OK)

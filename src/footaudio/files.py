@@ -97,11 +97,11 @@ def temporary_file(destination: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             unlocked.unlink()
         raise
-    _held[temporary] = handle
     try:
+        _held[temporary] = handle
         yield temporary
     finally:
-        del _held[temporary]
+        _held.pop(temporary, None)
         with contextlib.suppress(OSError):
             temporary.unlink()  # the name is this process's alone, whatever is there now
         os.close(handle)

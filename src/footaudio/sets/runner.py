@@ -12,6 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -147,21 +148,59 @@ def _stored_inputs(path: Path) -> str | None:
     return inputs if isinstance(inputs, str) else None
 
 
-def _worker_started() -> None:
-    """In each worker process: SIGTERM stops the render the same way Ctrl-C does, cleaning up."""
+_busy = False
+"""In a worker process: whether it is rendering right now."""
+
+
+def _worker_started(parent: int) -> None:
+    """In each worker process: stop at once on a signal, and never outlive the batch.
+
+    SIGINT or SIGTERM during a render unwinds it (its temporary files are removed) and the
+    worker exits instead of taking the next routine; between renders it exits at once.
+    On Linux the kernel sends SIGTERM when the batch process dies (even by SIGKILL);
+    elsewhere a watchdog thread notices the parent is gone.
+    """
     import signal
+    import threading
+
+    stopping = False
 
     def stop(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
+        nonlocal stopping
+        if not _busy:
+            os._exit(130)
+        # Once: a second signal (Ctrl-C reaching the group and the pool stopping its workers,
+        # the parent's death) must not cut short the cleanup the first one started.
+        if not stopping:
+            stopping = True
+            raise Interrupted(signum)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the batch died before the line above
+        os._exit(130)
+
+    def watchdog() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watchdog, name="footaudio-watchdog", daemon=True).start()
 
 
 def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     """Worker process: render one routine; failures come back as messages, not exceptions."""
     from ..pipeline import render
 
+    global _busy
     started = time.monotonic()
+    _busy = True
     try:
         render(
             job["settings"],
@@ -175,6 +214,12 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": exc.message}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    except Interrupted:
+        if multiprocessing.parent_process() is None:
+            raise  # rendering in the batch process itself
+        os._exit(130)  # the render's cleanup has run; take no further routine
+    finally:
+        _busy = False
     return {"ok": True, "seconds": time.monotonic() - started}
 
 
@@ -259,12 +304,27 @@ def run_batch(
             else:
                 todo.append((spec, digest))
         if todo:
-            _presynthesize([spec for spec, _ in todo], templates, jobs)
-            _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
+            try:
+                _presynthesize([spec for spec, _ in todo], templates, jobs)
+                _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
+            except (Interrupted, KeyboardInterrupt) as exc:
+                # Count what is on disk now (workers are stopped): a file may be published before its result arrives.
+                written = sum(_stored_inputs(folder / spec.filename) == digest for spec, digest in todo)
+                raise Interrupted(getattr(exc, "signum", 2), _interrupted_message(written)) from None
         if shard is None:
             write_index(routine_set, folder, feed_url)
     outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
     return outcome_report
+
+
+def _interrupted_message(written: int) -> str:
+    if not written:
+        return "interrupted; nothing was written."
+    files = "file was" if written == 1 else "files were"
+    return (
+        f"interrupted; {written} finished {files} kept and nothing half-written was left; "
+        "run the same command again to render the rest."
+    )
 
 
 def _render_all(
@@ -306,25 +366,41 @@ def _render_all(
         return
     # Spawned (not forked) workers: each starts clean, with its own speech engine process.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_started) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
+    )
+    workers: list[Any] = []
+    try:
         futures: dict[Future[dict[str, Any]], RoutineSpec] = {
             pool.submit(_render_job, payload): spec for (spec, _), payload in zip(todo, payloads, strict=True)
         }
-        try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        # A worker was killed (out of memory, a signal): its routines fail, the rest are kept.
-                        result = {"ok": False, "error": "its worker process died; run the batch again to finish it"}
-                    finish(futures[future], result)
-        except (Interrupted, KeyboardInterrupt):
-            for future in futures:
-                future.cancel()
-            for process in list(getattr(pool, "_processes", {}).values()):
-                with contextlib.suppress(OSError):
-                    process.terminate()
-            raise
+        # Kept here: the pool forgets workers it sees die, but every one must be waited for.
+        workers = list(getattr(pool, "_processes", {}).values())
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    # A worker was killed (out of memory, a signal): its routines fail, the rest are kept.
+                    result = {"ok": False, "error": "its worker process died; run the batch again to finish it"}
+                finish(futures[future], result)
+    except BaseException:
+        _stop_workers(pool, workers or list(getattr(pool, "_processes", {}).values()))
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list[Any]) -> None:
+    """Stop every worker now: each removes its temporary files and exits; none takes another routine."""
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError):
+            worker.terminate()  # SIGTERM: the worker unwinds its render and exits
+    deadline = time.monotonic() + 10
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join(1)
+    pool.shutdown(wait=False, cancel_futures=True)
