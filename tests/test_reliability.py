@@ -40,7 +40,8 @@ def wait_for(condition, seconds: float = 120) -> None:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".footaudio-"))
+    """Hidden files footaudio made: temporary files and the batch lock."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith((".footaudio-", ".footaudio.")))
 
 
 # Overwriting ---------------------------------------------------------------------------------
@@ -139,11 +140,10 @@ def test_two_processes_filling_the_clip_cache_at_once_stay_correct(tmp_path):
     wavs = sorted((tmp_path / "cache").rglob("*.wav"))
     assert wavs and all(path.with_suffix(".json").exists() for path in wavs)
     assert not list((tmp_path / "cache").rglob(".clips-*"))
+    stamps = {path: path.stat().st_mtime_ns for path in wavs}
     third = footaudio("script", "-m", "10", "--mode", "partner", "--format", "json", env=env)
     assert third.returncode == 0
-    assert sorted((tmp_path / "cache").rglob("*.wav")) == wavs or len(list((tmp_path / "cache").rglob("*.wav"))) >= len(
-        wavs
-    )
+    assert {path: path.stat().st_mtime_ns for path in sorted((tmp_path / "cache").rglob("*.wav"))} == stamps
 
 
 def test_a_second_batch_into_the_same_folder_stops_with_a_clear_message(tmp_path):
