@@ -397,3 +397,115 @@ def test_workers_die_with_a_killed_batch_and_leave_no_temporary_files(tmp_path):
             "playlist.m3u8",
         ]
     )
+
+
+# 3. Files footaudio did not write are only replaced with --force ----------------------------------
+
+
+def test_captions_never_replace_the_users_own_vtt_and_lrc(tmp_path):
+    target = tmp_path / "routine.mp3"
+    (tmp_path / "routine.lrc").write_text("[ar:me]\nmy own lyrics\n")
+    result = footaudio("render", "-m", "3", "--captions", "-o", str(target))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: {tmp_path / 'routine.lrc'} exists and was not written by footaudio; use --force to replace it, "
+        "or choose another output path.\n",
+    )
+    assert names(tmp_path) == ["routine.lrc"] and (tmp_path / "routine.lrc").read_text() == "[ar:me]\nmy own lyrics\n"
+    forced = footaudio("render", "-m", "3", "--captions", "--force", "-o", str(target))
+    assert forced.returncode == 0, forced.stderr
+    assert names(tmp_path) == ["routine.lrc", "routine.mp3", "routine.vtt"]
+    # footaudio's own captions are replaced by the next render without --force.
+    again = footaudio("render", "-m", "4", "--captions", "-o", str(target))
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("name", ["playlist.m3u8", "manifest.json", "feed.xml"])
+def test_a_batch_never_replaces_the_users_own_index_files(tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_text("mine\n")
+    args = ["batch", "--minutes", "3", "-o", str(out), "--feed-url", "https://example.org/f"]
+    result = footaudio(*args)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: {out / name} exists and was not written by footaudio; use --force to replace it, "
+        "or choose another output folder.\n",
+    )
+    assert names(out) == [name] and (out / name).read_text() == "mine\n"
+    index_only = footaudio(*args, "--index-only")
+    assert index_only.returncode == 2 and (out / name).read_text() == "mine\n"
+    forced = footaudio(*args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert names(out) == ["01-solo-light-3min.mp3", "feed.xml", "manifest.json", "playlist.m3u8"]
+    # Once footaudio wrote them, a rerun refreshes them without --force.
+    assert footaudio(*args).returncode == 0
+
+
+def test_a_file_that_appears_during_a_render_is_not_replaced(tmp_path):
+    target = tmp_path / "routine.mp3"
+    writer = spawn("render", "-m", "30", "-o", str(target))
+    wait_for(lambda: temporaries(tmp_path) and writer.poll() is None)
+    target.write_bytes(b"my recording, saved meanwhile")
+    _, err = writer.communicate(timeout=600)
+    assert (writer.returncode, err) == (
+        2,
+        f"Error: {target} appeared while footaudio was writing and footaudio did not write it; "
+        "use --force to replace it, or choose another output path.\n",
+    )
+    assert target.read_bytes() == b"my recording, saved meanwhile" and names(tmp_path) == ["routine.mp3"]
+
+
+def test_a_dangling_symlink_at_the_destination_needs_force(tmp_path):
+    target = tmp_path / "routine.mp3"
+    target.symlink_to(tmp_path / "elsewhere.mp3")
+    result = footaudio("render", "-m", "3", "-o", str(target))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: {target} exists and was not written by footaudio; use --force to replace it, "
+        "or choose another output path.\n",
+    )
+    assert target.is_symlink() and names(tmp_path) == ["routine.mp3"]
+    forced = footaudio("render", "-m", "3", "--force", "-o", str(target))
+    assert forced.returncode == 0, forced.stderr
+    assert not target.is_symlink() and read_stream(target) is not None and names(tmp_path) == ["routine.mp3"]
+
+
+# 6. Shards share a folder; a render does not slip into a batch's folder ---------------------------
+
+
+def test_four_shards_at_once_write_one_folder_and_index_only_indexes_them(tmp_path):
+    out = tmp_path / "out"
+    args = ["batch", "--minutes", "3,4,5,6", "-o", str(out), "--jobs", "1"]
+    shards = [spawn(*args, "--shard", f"{k}/4") for k in range(1, 5)]
+    results = [(shard.returncode, *shard.communicate(timeout=600)) for shard in shards]
+    results = [(shard.returncode, out_, err) for shard, (_, out_, err) in zip(shards, results, strict=True)]
+    for code, stdout, stderr in results:
+        assert (code, stderr) == (0, "")
+        assert stdout.endswith(
+            "0 up to date, 0 failed.\nThis was one shard: when all shards are done, run the same command "
+            "with --index-only.\n"
+        )
+    files = [f"0{n}-solo-light-{n + 2}min.mp3" for n in range(1, 5)]
+    assert names(out) == files
+    indexed = footaudio(*args, "--index-only")
+    assert (indexed.returncode, indexed.stdout) == (0, f"Indexed 4 of 4 routines in {out}.\n")
+    assert names(out) == sorted([*files, "manifest.json", "playlist.m3u8"])
+
+
+def test_a_render_into_a_folder_a_batch_is_writing_is_refused(tmp_path):
+    out = tmp_path / "out"
+    batch = spawn("batch", "--minutes", "20,21", "-o", str(out), "--jobs", "1")
+    try:
+        wait_for(lambda: out.exists() and temporaries(out))
+        result = footaudio("render", "-m", "3", "-o", str(out / "extra.mp3"))
+        index_only = footaudio("batch", "--minutes", "20,21", "-o", str(out), "--index-only")
+    finally:
+        batch.send_signal(signal.SIGTERM)
+        batch.communicate(timeout=60)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: a footaudio batch is writing to {out}; wait for it to finish, or render into another folder.\n",
+    )
+    assert index_only.returncode == 2 and index_only.stderr.startswith("Error: another footaudio batch (process ")
+    assert not (out / "extra.mp3").exists()

@@ -345,7 +345,12 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         routine_set = set_from_lists(name or DEFAULT_SET_NAME, lists, defaults)
     folder = output or routine_set.folder
     if index_only:
-        missing = write_index(routine_set, folder, feed_url)
+        from .files import folder_lock
+
+        if not folder.is_dir():
+            raise UsageError(f"folder {folder} does not exist; render the set first, or check --output.")
+        with folder_lock(folder):  # not while shards are still writing
+            missing = write_index(routine_set, folder, feed_url, force=force)
         click.echo(
             f"Indexed {len(routine_set.routines) - len(missing)} of {len(routine_set.routines)} routines in {folder}."
         )

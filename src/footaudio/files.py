@@ -172,14 +172,23 @@ def _same_file(handle: int, path: Path) -> bool:
     return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file, so readers see all or nothing."""
+def write_atomic(
+    path: Path, content: str | bytes, *, ours: Callable[[Path], bool] | None = None, force: bool = False
+) -> None:
+    """Write ``content`` to ``path`` through a temporary file, so readers see all or nothing.
+
+    With ``ours``, a file already at ``path`` is replaced only if ``ours`` says footaudio
+    wrote it (or with ``force``), checked at the moment of publishing (see :func:`publish`).
+    """
     with temporary_file(path) as temporary:
         if isinstance(content, str):
             temporary.write_text(content, encoding="utf-8")
         else:
             temporary.write_bytes(content)
-        os.replace(temporary, path)
+        if ours is None:
+            os.replace(temporary, path)
+        else:
+            publish(temporary, path, force=force, ours=ours)
 
 
 def remove_stale_temporaries(folder: Path, *, now: float | None = None) -> int:

@@ -12,7 +12,7 @@ from ._version import __version__
 from .audio.mp3 import check_destination
 from .audio.tags import SetContext
 from .errors import UsageError
-from .files import remove_stale_temporaries
+from .files import folder_busy, remove_stale_temporaries
 from .script.ssml import Script, parse_ssml
 from .script.templating import render_ssml
 from .script.timeline import NarrationDoesNotFit, Timeline, build_timeline
@@ -164,7 +164,13 @@ def render(
     """
     destination = Path(output) if output is not None else default_output(settings)
     options = options or AudioOptions()
-    check_destination(destination, force=force, create_folder=True)
+    captions = (destination.with_suffix(".vtt"), destination.with_suffix(".lrc")) if options.captions else ()
+    check_destination(destination, force=force, create_folder=True, companions=captions)
+    if set_context is None and folder_busy(destination.parent):
+        raise UsageError(
+            f"a footaudio batch is writing to {destination.parent}; wait for it to finish, "
+            "or render into another folder."
+        )
     options.cover_image()  # a bad cover fails now, before any folder is made
     created = _make_folders(destination.parent)
     try:

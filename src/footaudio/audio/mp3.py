@@ -36,11 +36,14 @@ PEAK_LIMIT = 10 ** (-2.5 / 20)
 """Sample-peak ceiling of the limiter: -2.5 dBFS keeps true peaks of the MP3 at or below -1 dBTP."""
 
 
-def check_destination(destination: Path, *, force: bool = False, create_folder: bool = False) -> None:
+def check_destination(
+    destination: Path, *, force: bool = False, create_folder: bool = False, companions: Iterable[Path] = ()
+) -> None:
     """Fail before any work when the MP3 could not or should not be written at ``destination``.
 
-    A file footaudio did not write (it has no footaudio settings tag) is only replaced with
-    ``force``. With ``create_folder``, a missing folder is fine (the caller creates it).
+    A file footaudio did not write (it has no footaudio settings tag; for ``companions``
+    such as captions, no footaudio mark) is only replaced with ``force``. With
+    ``create_folder``, a missing folder is fine (the caller creates it).
     """
     if destination.exists() and destination.is_dir():
         raise UsageError(f"{destination} is a folder; give a file name such as {destination / 'routine.mp3'}.")
@@ -56,11 +59,18 @@ def check_destination(destination: Path, *, force: bool = False, create_folder: 
         raise UsageError(f"folder {folder} does not exist; create it first or choose another output path.")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"folder {existing} is not writable; choose another output path.")
-    if not force and destination.exists() and not written_by_footaudio(destination):
-        raise UsageError(
-            f"{destination} exists and was not written by footaudio; use --force to replace it, "
-            "or choose another output path."
-        )
+    if force:
+        return
+    for path, ours in (
+        (destination, written_by_footaudio),
+        *((side, written_by_footaudio_text) for side in companions),
+    ):
+        # A symbolic link (even a dangling one) is never footaudio's own file.
+        if os.path.lexists(path) and (path.is_symlink() or not ours(path)):
+            raise UsageError(
+                f"{path} exists and was not written by footaudio; use --force to replace it, "
+                "or choose another output path."
+            )
 
 
 def written_by_footaudio(path: Path) -> bool:
@@ -172,12 +182,14 @@ def write_mp3(
 
 
 def written_by_footaudio_text(path: Path) -> bool:
-    """Whether a caption file carries footaudio's mark (``made by footaudio`` in its first lines)."""
+    """Whether a caption file carries footaudio's mark in its first lines (WebVTT: a NOTE; LRC: the artist)."""
+    from ..files import read_regular
+
     try:
-        with path.open("rb") as file:
-            return b"made by footaudio" in file.read(4096)
-    except OSError:
+        head = read_regular(path, 50_000_000)[:4096]
+    except (OSError, ValueError):
         return False
+    return b"made by footaudio" in head or b"[ar:footaudio]" in head
 
 
 def _encode(

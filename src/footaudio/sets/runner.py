@@ -26,7 +26,7 @@ from .._version import __version__
 from ..audio.tags import SetContext
 from ..errors import FootaudioError, Interrupted, UsageError
 from ..files import folder_lock, remove_stale_temporaries
-from .index import check_feed_url, write_index
+from .index import check_feed_url, check_index_files, write_index
 from .setfile import RoutineSet, RoutineSpec
 
 __all__ = ["BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch"]
@@ -291,7 +291,11 @@ def run_batch(
     total = len(routine_set.routines)
     template_digest = _templates_digest(templates)
     outcome_report = BatchReport(folder)
-    with folder_lock(folder):
+    if shard is None:
+        check_index_files(folder, feed_url, force)
+    # Shards (on one machine or many) write one folder together, each its own files; a whole
+    # batch, --index-only and a plain render wait until none is running.
+    with folder_lock(folder, shared=shard is not None):
         remove_stale_temporaries(folder)
         todo: list[tuple[RoutineSpec, str]] = []
         for spec in routines:
@@ -312,7 +316,7 @@ def run_batch(
                 written = sum(_stored_inputs(folder / spec.filename) == digest for spec, digest in todo)
                 raise Interrupted(getattr(exc, "signum", 2), _interrupted_message(written)) from None
         if shard is None:
-            write_index(routine_set, folder, feed_url)
+            write_index(routine_set, folder, feed_url, force=force)
     outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
     return outcome_report
 
