@@ -509,3 +509,111 @@ def test_a_render_into_a_folder_a_batch_is_writing_is_refused(tmp_path):
     )
     assert index_only.returncode == 2 and index_only.stderr.startswith("Error: another footaudio batch (process ")
     assert not (out / "extra.mp3").exists()
+
+
+# 7. Hangs and unbounded reads ---------------------------------------------------------------------
+
+
+def test_an_encoder_that_never_finishes_is_stopped_with_a_clear_error(tmp_path):
+    env = {**fake_encoder(tmp_path, "exec sleep 600"), "FOOTAUDIO_FFMPEG_TIMEOUT": "2"}
+    target = tmp_path / "out" / "x.mp3"
+    started = time.monotonic()
+    result = footaudio("render", "-m", "3", "-o", str(target), env=env, timeout=120)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"Error: ffmpeg made no progress for 2 s while encoding {target} and was stopped; "
+        "check FOOTAUDIO_FFMPEG, or raise FOOTAUDIO_FFMPEG_TIMEOUT.\n",
+    )
+    assert time.monotonic() - started < 60 and not target.parent.exists()
+
+
+def test_doctor_reports_an_ffmpeg_that_hangs_instead_of_hanging(tmp_path):
+    (tmp_path / "bin").mkdir()
+    script = tmp_path / "bin" / "ffmpeg"
+    script.write_text("#!/bin/sh\nexec sleep 600\n")
+    script.chmod(0o755)
+    env = {**os.environ, "FOOTAUDIO_FFMPEG": str(script), "FOOTAUDIO_FFMPEG_TIMEOUT": "2"}
+    result = footaudio("doctor", env=env, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "FAIL  ffmpeg: ffmpeg did not finish listing its encoders within 2 s and was stopped; " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("cover", "problem"),
+    [("/dev/zero", "not a regular file"), ("FIFO", "not a regular file"), ("BIG", "larger than 5 MB")],
+)
+def test_a_cover_must_be_a_regular_file_of_a_few_mb(tmp_path, cover, problem):
+    if cover == "FIFO":
+        cover = str(tmp_path / "fifo")
+        os.mkfifo(cover)
+    elif cover == "BIG":
+        cover = str(tmp_path / "big.jpg")
+        Path(cover).write_bytes(b"\xff\xd8\xff" + bytes(6_000_000))
+    result = footaudio("render", "-m", "3", "--cover", cover, "-o", str(tmp_path / "out" / "x.mp3"), timeout=60)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: cover image {cover} is {problem}; use --cover with a JPEG or PNG file of at most 5 MB.\n",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_set_file_that_is_a_fifo_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "set.toml"
+    os.mkfifo(fifo)
+    result = footaudio("batch", str(fifo), "-o", str(tmp_path / "out"), timeout=60)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: set file {fifo} is not a regular file; give a TOML file of at most 1 MB.\n",
+    )
+    assert names(tmp_path) == ["set.toml"]
+
+
+def test_cache_entries_that_are_fifos_devices_or_folders_do_not_hang_a_run(tmp_path):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "FOOTAUDIO_CACHE": str(cache)}
+    first = footaudio("script", "-m", "3", env=env)
+    assert first.returncode == 0, first.stderr
+    wavs = sorted(cache.rglob("*.wav"))
+    os.unlink(wavs[0])
+    os.mkfifo(wavs[0])
+    wavs[1].with_suffix(".json").unlink()
+    wavs[1].with_suffix(".json").symlink_to("/dev/zero")
+    again = footaudio("script", "-m", "3", env=env, timeout=120)
+    assert (again.returncode, again.stdout) == (0, first.stdout)
+    assert wavs[0].is_file() and wavs[1].with_suffix(".json").is_file()
+    # A folder where a clip belongs cannot be replaced: one clear line.
+    os.unlink(wavs[2])
+    wavs[2].mkdir()
+    third = footaudio("script", "-m", "3", env=env, timeout=120)
+    assert (third.returncode, third.stderr) == (
+        1,
+        f"Error: the clip cache entry {wavs[2]} is a folder; remove it, or set FOOTAUDIO_CACHE to another folder.\n",
+    )
+
+
+def _mount_tmpfs(folder: Path, size: str) -> bool:
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]).returncode == 0
+
+
+def test_a_full_disk_under_the_cache_is_reported_as_such(tmp_path):
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "2m"):
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    try:
+        with (disk / "filler").open("wb") as filler, pytest.raises(OSError):
+            while True:
+                filler.write(bytes(65536))
+                filler.flush()
+        started = time.monotonic()
+        result = footaudio("script", "-m", "3", env={**os.environ, "FOOTAUDIO_CACHE": str(disk / "cache")})
+        assert (result.returncode, result.stderr) == (
+            1,
+            f"Error: the disk of the clip cache {disk / 'cache'} is full; free some space, "
+            "or set FOOTAUDIO_CACHE to another folder.\n",
+        )
+        assert time.monotonic() - started < 30
+    finally:
+        subprocess.run(["umount", str(disk)])

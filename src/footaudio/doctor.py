@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -53,11 +52,11 @@ def _pyttsx3() -> Check:
 
 
 def _ffmpeg() -> Check:
-    from .tools import ffmpeg_version, find_ffmpeg
+    from .tools import ffmpeg_version, find_ffmpeg, run_ffmpeg
 
     tool = find_ffmpeg()
-    encoders = subprocess.run([tool.path, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
-    filters = subprocess.run([tool.path, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
+    encoders = run_ffmpeg(["-hide_banner", "-encoders"], what="listing its encoders").stdout
+    filters = run_ffmpeg(["-hide_banner", "-filters"], what="listing its filters").stdout
     missing = [name for name, listing in (("libmp3lame", encoders), ("ebur128", filters)) if name not in listing]
     if missing:
         return Check("FAIL", f"ffmpeg at {tool.path} lacks {', '.join(missing)}; use an ffmpeg build with them.")
@@ -85,7 +84,7 @@ def _test_render() -> Check:
     from .audio.mp3 import write_mp3
     from .speech.cache import ClipCache
     from .speech.engine import default_synthesizer
-    from .tools import configure_pydub, find_ffmpeg
+    from .tools import configure_pydub, run_ffmpeg
 
     configure_pydub()
     from pydub import AudioSegment
@@ -96,9 +95,10 @@ def _test_render() -> Check:
         second = (speech + bytes(SAMPLE_RATE * SAMPLE_WIDTH))[: SAMPLE_RATE * SAMPLE_WIDTH]
         output = Path(work) / "test.mp3"
         write_mp3([second], output)
-        decoded = subprocess.run(
-            [find_ffmpeg().path, "-hide_banner", "-loglevel", "error", "-i", str(output), "-f", "s16le", "-"],
-            capture_output=True,
+        decoded = run_ffmpeg(
+            ["-hide_banner", "-loglevel", "error", "-i", str(output), "-f", "s16le", "-"],
+            what="decoding the test render",
+            text=False,
         ).stdout
     frames = len(decoded) // SAMPLE_WIDTH
     if frames != SAMPLE_RATE:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EngineError, RenderError, UsageError
 from ..files import publish, temporary_file
-from ..tools import find_ffmpeg
+from ..tools import FFMPEG_TIMEOUT_ENV, ffmpeg_time_limit, find_ffmpeg
 from .mixing import CHANNELS, SAMPLE_RATE
 
 __all__ = [
@@ -192,6 +194,39 @@ def written_by_footaudio_text(path: Path) -> bool:
     return b"made by footaudio" in head or b"[ar:footaudio]" in head
 
 
+class _Watchdog:
+    """Kills ffmpeg when it makes no progress for ``limit`` seconds while footaudio waits on it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], limit: float) -> None:
+        self.process = process
+        self.limit = limit
+        self.fired = False
+        self._since: float | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._watch, name="footaudio-ffmpeg-watchdog", daemon=True).start()
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        self._since = time.monotonic()
+        try:
+            yield
+        finally:
+            self._since = None
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(1.0, self.limit / 4)):
+            if self.process.poll() is not None:
+                return
+            since = self._since
+            if since is not None and time.monotonic() - since > self.limit:
+                self.fired = True
+                self.process.kill()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+
+
 def _encode(
     ffmpeg: str,
     blocks: Iterable[bytes],
@@ -209,6 +244,7 @@ def _encode(
         "-id3v2_version", "3", "-write_xing", "1", "-f", "mp3", str(temporary),
     ]  # fmt: skip
     process: subprocess.Popen[bytes] | None = None
+    watchdog: _Watchdog | None = None
     sent = 0
     try:
         try:
@@ -219,15 +255,25 @@ def _encode(
             ) from exc
         stdin = process.stdin
         assert stdin is not None
+        watchdog = _Watchdog(process, ffmpeg_time_limit())
         try:
             for block in blocks:
-                stdin.write(block)
+                with watchdog.waiting():
+                    stdin.write(block)
                 sent += len(block)
-            stdin.close()
+            with watchdog.waiting():
+                stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg quit early; its exit code and message tell why
-        error = process.stderr.read().decode("utf-8", "replace").strip() if process.stderr else ""
-        if process.wait() != 0:
+        with watchdog.waiting():
+            error = process.stderr.read().decode("utf-8", "replace").strip() if process.stderr else ""
+            process.wait()
+        if watchdog.fired:
+            raise EngineError(
+                f"ffmpeg made no progress for {watchdog.limit:g} s while encoding {destination} and was stopped; "
+                f"check FOOTAUDIO_FFMPEG, or raise {FFMPEG_TIMEOUT_ENV}."
+            )
+        if process.returncode != 0:
             detail = error.splitlines()[-1] if error else f"exit code {process.returncode}"
             if "No space left" in error:
                 raise RenderError(f"the disk is full while writing {destination}; free some space and try again.")
@@ -245,6 +291,8 @@ def _encode(
         ) from exc
     finally:
         if process is not None:
+            if watchdog is not None:
+                watchdog.stop()
             if process.poll() is None:
                 process.kill()
                 process.wait()

@@ -9,13 +9,12 @@ exactly, whatever the engine's own level, and warm renders pay nothing for it.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EngineError
-from ..tools import find_ffmpeg
+from ..tools import find_ffmpeg, run_ffmpeg
 
 __all__ = ["MASTERING", "Loudness", "master_clips", "parse_summary"]
 
@@ -58,7 +57,7 @@ def master_clips(jobs: Sequence[tuple[Path, Path]]) -> list[Loudness]:
         command += ["-filter_complex", ";".join(graph)]
         for index, (_, destination) in enumerate(batch):
             command += ["-map", f"[c{index}]", "-c:a", "pcm_s16le", "-f", "wav", "-y", str(destination)]
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = run_ffmpeg(command[1:], what="mastering the speech clips")
         if result.returncode != 0:
             detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
             raise EngineError(f"ffmpeg could not master the speech clips ({detail}); check FOOTAUDIO_FFMPEG.")
