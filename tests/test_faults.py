@@ -617,3 +617,25 @@ def test_a_full_disk_under_the_cache_is_reported_as_such(tmp_path):
         assert time.monotonic() - started < 30
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+# 9. Bad input accepted --------------------------------------------------------------------------
+
+
+def test_a_piper_voice_path_with_the_pyttsx3_engine_is_refused(tmp_path):
+    result = footaudio("render", "-m", "3", "--voice", "../../etc/passwd.onnx", "-o", str(tmp_path / "o" / "x.mp3"))
+    assert (result.returncode, result.stderr) == (
+        2,
+        "Error: --voice '../../etc/passwd.onnx' is a Piper voice file, which only the piper engine reads; "
+        "add --engine piper, or run 'footaudio voices' to list the pyttsx3 voices.\n",
+    )
+    assert names(tmp_path) == []
+
+
+def test_a_failed_batch_leaves_no_folder_behind(tmp_path):
+    result = footaudio("batch", "--minutes", "3", "--voice", "nosuchvoice", "-o", str(tmp_path / "a" / "b"))
+    assert (result.returncode, result.stderr) == (
+        2,
+        "Error: unknown voice 'nosuchvoice'; run 'footaudio voices' to list the voices.\n",
+    )
+    assert names(tmp_path) == []

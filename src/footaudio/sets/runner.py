@@ -281,9 +281,39 @@ def run_batch(
     check_templates_dir(templates)
     if feed_url is not None:
         check_feed_url(feed_url)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"folder {folder} is not writable; choose another output folder.")
+    from ..pipeline import _make_folders
+
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a folder; choose another --output.")
+    created = _make_folders(folder)
+    try:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"folder {folder} is not writable; choose another output folder.")
+        outcome_report = _run_in(
+            routine_set, folder, jobs=jobs, shard=shard, force=force, templates=templates, feed_url=feed_url,
+            report=report,
+        )  # fmt: skip
+    except BaseException:
+        # A failed batch leaves no folders behind that it made and wrote nothing into.
+        for made in reversed(created):
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+    outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
+    return outcome_report
+
+
+def _run_in(
+    routine_set: RoutineSet,
+    folder: Path,
+    *,
+    jobs: int,
+    shard: tuple[int, int] | None,
+    force: bool,
+    templates: Path | None,
+    feed_url: str | None,
+    report: Callable[[RoutineOutcome, int, int], None] | None,
+) -> BatchReport:
     routines = list(routine_set.routines)
     if shard is not None:
         index, count = shard
@@ -317,7 +347,6 @@ def run_batch(
                 raise Interrupted(getattr(exc, "signum", 2), _interrupted_message(written)) from None
         if shard is None:
             write_index(routine_set, folder, feed_url, force=force)
-    outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
     return outcome_report
 
 

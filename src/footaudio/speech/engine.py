@@ -115,6 +115,11 @@ def choose_voice(synthesizer: Synthesizer, wanted: str | None) -> str | None:
     if wanted is None:
         return None
     if wanted.lower().endswith(".onnx"):
+        if synthesizer.engine_id.startswith("pyttsx3"):
+            raise UsageError(
+                f"--voice {wanted!r} is a Piper voice file, which only the piper engine reads; "
+                "add --engine piper, or run 'footaudio voices' to list the pyttsx3 voices."
+            )
         return wanted  # a voice file; the engine checks it and says what is missing
     return resolve_voice(synthesizer.voices(), wanted)
 
