@@ -619,6 +619,66 @@ def test_a_full_disk_under_the_cache_is_reported_as_such(tmp_path):
         subprocess.run(["umount", str(disk)])
 
 
+# 8. Tracebacks that were still reachable: each is one Error: line ---------------------------------
+
+
+def test_a_name_too_long_for_the_temporary_file_is_a_usage_error(tmp_path):
+    target = tmp_path / ("x" * 240 + ".mp3")  # fits the file system, but not with footaudio's temporary prefix
+    result = footaudio("render", "-m", "3", "-o", str(target))
+    assert result.returncode == 2 and result.stderr.startswith(f"Error: the file name {'x' * 40}... is too long")
+    no_traceback(result)
+    assert names(tmp_path) == []
+
+
+def test_a_cache_under_an_unknown_users_home_is_a_usage_error():
+    result = footaudio("script", "-m", "3", env={**os.environ, "FOOTAUDIO_CACHE": "~nosuchuser-footaudio/x"})
+    assert (result.returncode, result.stderr) == (
+        2,
+        "Error: FOOTAUDIO_CACHE='~nosuchuser-footaudio/x' names a user that does not exist; set it to a folder path.\n",
+    )
+
+
+def test_standard_output_that_cannot_be_written_is_one_error_line():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "footaudio", "script", "-m", "3"], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: cannot write the output (No space left on device); check where standard output goes.\n",
+    )
+
+
+@pytest.mark.parametrize("where", ["/proc/footaudio-out", "FILE/out"])
+def test_a_batch_folder_that_cannot_be_created_is_one_error_line(tmp_path, where):
+    if where.startswith("FILE"):
+        (tmp_path / "FILE").write_text("a file")
+        where = str(tmp_path / where)
+    result = footaudio("batch", "--minutes", "3", "-o", where)
+    assert result.returncode == 2 and result.stderr.startswith(f"Error: cannot create the folder {where} (")
+    no_traceback(result)
+
+
+def test_index_files_that_are_folders_or_forged_tags_are_one_error_line_or_ignored(tmp_path):
+    from mutagen.id3 import ID3, TLEN
+
+    out = tmp_path / "out"
+    args = ["batch", "--minutes", "3", "-o", str(out)]
+    assert footaudio(*args).returncode == 0
+    (target,) = out.glob("*.mp3")
+    tags = ID3(str(target))
+    tags.delall("TLEN")
+    tags.add(TLEN(encoding=3, text="soon"))
+    tags.save(str(target))
+    indexed = footaudio(*args, "--index-only")
+    assert (indexed.returncode, indexed.stderr) == (0, "")
+    (out / "manifest.json").unlink()
+    (out / "manifest.json").mkdir()
+    result = footaudio(*args, "--index-only", "--force")
+    assert result.returncode == 1 and result.stderr.startswith(f"Error: cannot write the index files in {out} (")
+    no_traceback(result)
+
+
 # 9. Bad input accepted --------------------------------------------------------------------------
 
 

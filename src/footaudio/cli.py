@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import signal
@@ -507,4 +509,21 @@ def _run(argv: list[str] | None) -> None:
         message = exc.message if isinstance(exc, Interrupted) else "interrupted; nothing was written."
         click.echo(f"Error: {message}", err=True)
         sys.exit(ExitStatus.INTERRUPTED)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO):
+            raise
+        _output_failed(exc)
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _output_failed(exc)
     sys.exit(ExitStatus.OK)
+
+
+def _output_failed(exc: OSError) -> None:
+    """Standard output cannot be written (``/dev/full``, a closed pipe): say so once, on stderr."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so Python's own flush at exit does not fail again
+    click.echo(f"Error: cannot write the output ({exc.strerror or exc}); check where standard output goes.", err=True)
+    sys.exit(ExitStatus.FAILURE)

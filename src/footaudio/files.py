@@ -50,7 +50,12 @@ def default_cache_dir() -> Path:
     """``FOOTAUDIO_CACHE`` if set, else the platform's user cache folder."""
     configured = os.environ.get(CACHE_ENV)
     if configured:
-        return Path(configured).expanduser()
+        try:
+            return Path(configured).expanduser()
+        except RuntimeError:  # ~nosuchuser/...
+            raise UsageError(
+                f"{CACHE_ENV}={configured!r} names a user that does not exist; set it to a folder path."
+            ) from None
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("footaudio", appauthor=False)) / "clips"

@@ -7,6 +7,7 @@ only when complete, so a failed or interrupted render leaves the destination as 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import subprocess
 import threading
@@ -15,8 +16,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mutagen import MutagenError
+
 from ..errors import EngineError, RenderError, UsageError
-from ..files import publish, temporary_file
+from ..files import publish, temporary_file, temporary_path
 from ..tools import FFMPEG_TIMEOUT_ENV, ffmpeg_time_limit, find_ffmpeg
 from .mixing import CHANNELS, SAMPLE_RATE
 
@@ -61,6 +64,17 @@ def check_destination(
         raise UsageError(f"folder {folder} does not exist; create it first or choose another output path.")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"folder {existing} is not writable; choose another output path.")
+    try:
+        longest = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        longest = 255
+    # The temporary file beside it needs a longer name than the file itself.
+    room = longest - (len(os.fsencode(temporary_path(destination).name)) - len(os.fsencode(destination.name)))
+    if len(os.fsencode(destination.name)) > room:
+        raise UsageError(
+            f"the file name {destination.name[:40]}... is too long for this file system "
+            f"(at most {room} bytes, leaving room for footaudio's temporary file); choose a shorter name."
+        )
     if force:
         return
     for path, ours in (
@@ -283,9 +297,19 @@ def _encode(
         samples = sent // 2 // CHANNELS
         _check_encoded(temporary, samples, destination)
         if finish is not None:
-            finish(temporary)
+            try:
+                finish(temporary)
+            except MutagenError as exc:
+                cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc.__context__
+                raise (
+                    cause
+                    if isinstance(cause, OSError)
+                    else RenderError(f"cannot tag {destination} ({exc}); check the folder and free space.")
+                ) from None
             _check_encoded(temporary, samples, destination)
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise RenderError(f"the disk is full while writing {destination}; free some space and try again.") from None
         raise RenderError(
             f"cannot write {destination} ({exc.strerror or exc}); check the folder and free space."
         ) from exc

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._version import __version__
 from ..audio.tags import read_chapters, settings_payload
-from ..errors import UsageError
+from ..errors import RenderError, UsageError
 from ..files import read_regular, write_atomic
 from .setfile import RoutineSet
 
@@ -130,7 +130,7 @@ def write_index(
                 "file": spec.filename,
                 "track": spec.track,
                 "title": str(tags.get("TIT2", spec.settings.title)),
-                "length_ms": int(str(tags.get("TLEN", "0")) or 0),
+                "length_ms": _length_ms(tags),
                 "settings": stored.get("settings", spec.settings.to_dict()),
                 "audio": stored.get("audio", spec.options.to_dict()),
                 "inputs": stored.get("inputs"),
@@ -141,16 +141,31 @@ def write_index(
             }
         )
     manifest = {"set": routine_set.name, "footaudio": __version__, "routines": entries, "missing": missing}
-    ours = index_written_by_footaudio
-    write_atomic(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", ours=ours, force=force)
-    playlist = ["#EXTM3U", f"#PLAYLIST:{routine_set.name}"]
-    for entry in entries:
-        playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
-    playlist.append("# made by footaudio")
-    write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n", ours=ours, force=force)
-    if feed_url:
-        write_atomic(folder / FEED, _feed(routine_set.name, entries, feed_url), ours=ours, force=force)
+    try:
+        ours = index_written_by_footaudio
+        write_atomic(
+            folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", ours=ours, force=force
+        )
+        playlist = ["#EXTM3U", f"#PLAYLIST:{routine_set.name}"]
+        for entry in entries:
+            playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
+        playlist.append("# made by footaudio")
+        write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n", ours=ours, force=force)
+        if feed_url:
+            write_atomic(folder / FEED, _feed(routine_set.name, entries, feed_url), ours=ours, force=force)
+    except OSError as exc:
+        raise RenderError(
+            f"cannot write the index files in {folder} ({exc.strerror or exc}); check the folder and free space."
+        ) from None
     return missing
+
+
+def _length_ms(tags: Any) -> int:
+    """The TLEN tag in milliseconds; 0 if missing or not a number (a damaged or forged tag)."""
+    try:
+        return max(0, int(str(tags.get("TLEN", "0")) or 0))
+    except ValueError:
+        return 0
 
 
 def _feed(name: str, entries: list[dict[str, Any]], base_url: str) -> str:
