@@ -699,3 +699,24 @@ def test_a_failed_batch_leaves_no_folder_behind(tmp_path):
         "Error: unknown voice 'nosuchvoice'; run 'footaudio voices' to list the voices.\n",
     )
     assert names(tmp_path) == []
+
+
+def test_the_lock_file_as_a_folder_is_one_error_line(tmp_path):
+    (tmp_path / ".footaudio.lock").mkdir()
+    result = footaudio("batch", "--minutes", "3", "-o", str(tmp_path))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: {tmp_path / '.footaudio.lock'} is a folder; remove it, it is footaudio's lock file.\n",
+    )
+    assert names(tmp_path) == [".footaudio.lock"]
+
+
+def test_undecodable_bytes_in_an_output_path_are_no_traceback(tmp_path):
+    target = os.fsencode(tmp_path) + b"/\xff\xfe.mp3"
+    result = subprocess.run([sys.executable, "-m", "footaudio", "render", "-m", "3", "-o", target], capture_output=True)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert os.path.exists(target) and read_stream(Path(os.fsdecode(target))) is not None
+    info = subprocess.run([sys.executable, "-m", "footaudio", "info", target], capture_output=True)
+    assert info.returncode == 0 and info.stdout.startswith(
+        b"File:       " + os.fsencode(tmp_path) + b"/\\udcff\\udcfe.mp3\n"
+    )
