@@ -108,12 +108,12 @@ class _SetFile:
             self.text = read_regular(path, SET_FILE_LIMIT).decode("utf-8")
         except FileNotFoundError:
             raise UsageError(f"set file {path} does not exist; check the path.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read set file {path} ({exc}); check the file.") from None
         except ValueError as exc:  # a FIFO, a device, a folder, a huge file
             raise UsageError(
                 f"set file {path} is {exc}; give a TOML file of at most {SET_FILE_LIMIT // 1_000_000} MB."
             ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read set file {path} ({exc}); check the file.") from None
         try:
             self.data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
