@@ -93,23 +93,47 @@ def temporary_file(destination: Path) -> Iterator[Path]:
     """
     temporary = temporary_path(destination)
     unlocked = temporary.with_name(temporary.name[: -len(".part")] + ".new")
-    handle = os.open(unlocked, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+    # Ctrl-C or SIGTERM waits until the file is in the block below that removes it: a
+    # signal handled right after os.open returned would leave it behind.
+    mask = _block_stop_signals()
     try:
-        _lock(handle, blocking=True)
-        os.rename(unlocked, temporary)
+        handle = os.open(unlocked, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+        try:
+            _lock(handle, blocking=True)
+            os.rename(unlocked, temporary)
+        except BaseException:
+            os.close(handle)
+            with contextlib.suppress(OSError):
+                unlocked.unlink()
+            raise
     except BaseException:
-        os.close(handle)
-        with contextlib.suppress(OSError):
-            unlocked.unlink()
+        _restore_signals(mask)
         raise
     try:
         _held[temporary] = handle
+        _restore_signals(mask)  # a pending stop is handled here, with the cleanup below armed
         yield temporary
     finally:
         _held.pop(temporary, None)
         with contextlib.suppress(OSError):
             temporary.unlink()  # the name is this process's alone, whatever is there now
         os.close(handle)
+
+
+def _block_stop_signals() -> object:
+    """Hold back SIGINT and SIGTERM (POSIX); return what to restore."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _restore_signals(mask: object) -> None:
+    import signal
+
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # type: ignore[arg-type]
 
 
 _held: dict[Path, int] = {}

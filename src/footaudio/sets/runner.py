@@ -342,6 +342,9 @@ def _run_in(
                 _presynthesize([spec for spec, _ in todo], templates, jobs)
                 _render_all(todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force)
             except (Interrupted, KeyboardInterrupt) as exc:
+                # The workers are stopped: whatever temporary file one of them could not remove is
+                # unlocked now, so the sweep takes it (a live writer's lock would keep it safe).
+                remove_stale_temporaries(folder)
                 # Count what is on disk now (workers are stopped): a file may be published before its result arrives.
                 written = sum(_stored_inputs(folder / spec.filename) == digest for spec, digest in todo)
                 raise Interrupted(getattr(exc, "signum", 2), _interrupted_message(written)) from None
