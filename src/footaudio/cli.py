@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import signal
@@ -499,7 +501,12 @@ def batch(set_file: Path | None, output: Path | None, jobs: int | None, shard: s
         routine_set = set_from_lists(name or DEFAULT_SET_NAME, lists, defaults)
     folder = output or routine_set.folder
     if index_only:
-        missing = write_index(routine_set, folder, feed_url)
+        from .files import folder_lock
+
+        if not folder.is_dir():
+            raise UsageError(f"folder {folder} does not exist; render the set first, or check --output.")
+        with folder_lock(folder):  # not while shards are still writing
+            missing = write_index(routine_set, folder, feed_url, force=force)
         click.echo(
             f"Indexed {len(routine_set.routines) - len(missing)} of {len(routine_set.routines)} routines in {folder}."
         )
@@ -621,7 +628,10 @@ def _format_info(found: Any) -> str:
     ]
     lines += [f"  {clock(chapter.start_ms)}  {chapter.title}" for chapter in found.chapters]
     lines.append(f"Render again: {found.render_command}")
-    return "\n".join(lines) + "\n"
+    from .info import printable
+
+    # Tags come from the file: never let them reach the terminal as control codes.
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 @cli.command()
@@ -684,7 +694,25 @@ def _run(argv: list[str] | None) -> None:
     except FootaudioError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(exc.exit_status)
-    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("Error: interrupted; nothing was written.", err=True)
+    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort) as exc:
+        message = exc.message if isinstance(exc, Interrupted) else "interrupted; nothing was written."
+        click.echo(f"Error: {message}", err=True)
         sys.exit(ExitStatus.INTERRUPTED)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO):
+            raise
+        _output_failed(exc)
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _output_failed(exc)
     sys.exit(ExitStatus.OK)
+
+
+def _output_failed(exc: OSError) -> None:
+    """Standard output cannot be written (``/dev/full``, a closed pipe): say so once, on stderr."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so Python's own flush at exit does not fail again
+    click.echo(f"Error: cannot write the output ({exc.strerror or exc}); check where standard output goes.", err=True)
+    sys.exit(ExitStatus.FAILURE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -87,7 +86,7 @@ def _test_render() -> Check:
     from .audio.mp3 import write_mp3
     from .speech.cache import ClipCache
     from .speech.engine import default_synthesizer
-    from .tools import configure_pydub, find_ffmpeg
+    from .tools import configure_pydub, run_ffmpeg
 
     configure_pydub()
     from pydub import AudioSegment
@@ -100,9 +99,10 @@ def _test_render() -> Check:
         second = (speech + bytes(SAMPLE_RATE * SAMPLE_WIDTH))[: SAMPLE_RATE * SAMPLE_WIDTH]
         output = Path(work) / "test.mp3"
         write_mp3([second], output)
-        decoded = subprocess.run(
-            [find_ffmpeg().path, "-hide_banner", "-loglevel", "error", "-i", str(output), "-f", "s16le", "-"],
-            capture_output=True,
+        decoded = run_ffmpeg(
+            ["-hide_banner", "-loglevel", "error", "-i", str(output), "-f", "s16le", "-"],
+            what="decoding the test render",
+            text=False,
         ).stdout
     frames = len(decoded) // SAMPLE_WIDTH
     if frames != SAMPLE_RATE:

@@ -65,6 +65,8 @@ class Interrupted(BaseException):
     never swallows a user's request to stop.
     """
 
-    def __init__(self, signum: int) -> None:
+    def __init__(self, signum: int, message: str = "interrupted; nothing was written.") -> None:
         super().__init__(signum)
         self.signum = signum
+        self.message = message
+        """What the user is told: the truth about what was written before the stop."""

@@ -7,20 +7,31 @@ temporary file has one naming scheme and one sweep removes what a killed run lef
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
+import hashlib
 import os
-from collections.abc import Iterator
+import secrets
+import socket
+import stat
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import RenderError, UsageError
 
 __all__ = [
     "CACHE_ENV",
     "LOCK_NAME",
     "TEMP_PREFIX",
     "default_cache_dir",
+    "folder_busy",
     "folder_lock",
-    "process_alive",
+    "machine_tag",
+    "publish",
+    "read_regular",
     "remove_stale_temporaries",
+    "temporary_file",
     "temporary_path",
     "write_atomic",
 ]
@@ -28,88 +39,320 @@ __all__ = [
 CACHE_ENV = "FOOTAUDIO_CACHE"
 TEMP_PREFIX = ".footaudio-"
 LOCK_NAME = ".footaudio.lock"
+STALE_AFTER_S = 3600.0
+"""A temporary file made on another machine is only removed when unlocked and untouched this long.
+
+On one kernel the owner's lock is proof enough; across machines (NFS, shared volumes) a lock
+may not travel, so age is required as well. A live writer touches its file continuously."""
 
 
 def default_cache_dir() -> Path:
     """``FOOTAUDIO_CACHE`` if set, else the platform's user cache folder."""
     configured = os.environ.get(CACHE_ENV)
     if configured:
-        return Path(configured).expanduser()
+        try:
+            return Path(configured).expanduser()
+        except RuntimeError:  # ~nosuchuser/...
+            raise UsageError(
+                f"{CACHE_ENV}={configured!r} names a user that does not exist; set it to a folder path."
+            ) from None
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("footaudio", appauthor=False)) / "clips"
 
 
+@functools.cache
+def machine_tag() -> str:
+    """A short name for this kernel and host: temporary names made here carry it.
+
+    Two machines (or two containers with their own kernel view) sharing a folder never
+    make the same temporary name, and a sweep knows which files were made on its own kernel,
+    where the owner's lock is authoritative.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    material = f"{socket.gethostname()}\0{boot}"
+    return hashlib.sha256(material.encode("utf-8", "replace")).hexdigest()[:10]
+
+
 def temporary_path(destination: Path) -> Path:
-    """The hidden file a writer fills before renaming it to ``destination``."""
-    return destination.with_name(f"{TEMP_PREFIX}{os.getpid()}-{destination.name}.part")
+    """A hidden name, unique across machines and processes, for a file that becomes ``destination``."""
+    token = secrets.token_hex(4)
+    return destination.with_name(f"{TEMP_PREFIX}{machine_tag()}-{os.getpid()}-{token}-{destination.name}.part")
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file, so readers see all or nothing."""
-    temporary = temporary_path(path)
+@contextlib.contextmanager
+def temporary_file(destination: Path) -> Iterator[Path]:
+    """A new temporary file for ``destination``, locked by this process until the block ends.
+
+    The lock (``flock`` on the file itself) is what tells a sweep the owner is alive; the file
+    is made under a name the sweep ignores and renamed once locked, so it is never seen unlocked.
+    Whatever is left at the temporary name when the block ends is removed.
+    """
+    temporary = temporary_path(destination)
+    unlocked = temporary.with_name(temporary.name[: -len(".part")] + ".new")
+    # Ctrl-C or SIGTERM waits until the file is in the block below that removes it: a
+    # signal handled right after os.open returned would leave it behind.
+    mask = _block_stop_signals()
     try:
-        if isinstance(content, str):
-            temporary.write_text(content, encoding="utf-8")
-        else:
-            temporary.write_bytes(content)
-        os.replace(temporary, path)
+        handle = os.open(unlocked, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+        try:
+            _lock(handle, blocking=True)
+            os.rename(unlocked, temporary)
+        except BaseException:
+            os.close(handle)
+            with contextlib.suppress(OSError):
+                unlocked.unlink()
+            raise
+    except BaseException:
+        _restore_signals(mask)
+        raise
+    try:
+        _held[temporary] = handle
+        _restore_signals(mask)  # a pending stop is handled here, with the cleanup below armed
+        yield temporary
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        _held.pop(temporary, None)
+        with contextlib.suppress(OSError):
+            temporary.unlink()  # the name is this process's alone, whatever is there now
+        os.close(handle)
+
+
+def _block_stop_signals() -> object:
+    """Hold back SIGINT and SIGTERM (POSIX); return what to restore."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _restore_signals(mask: object) -> None:
+    import signal
+
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # type: ignore[arg-type]
+
+
+_held: dict[Path, int] = {}
+"""The open, locked handle of each temporary file this process is writing."""
+
+
+def publish(temporary: Path, destination: Path, *, force: bool, ours: Callable[[Path], bool]) -> None:
+    """Move a finished temporary file (from :func:`temporary_file`) to ``destination``.
+
+    The temporary file must still be the one this process made (nothing removed or replaced
+    it meanwhile). Ownership of the destination is checked again now, not only before the
+    work started: where nothing is there, a hard link claims the name atomically; anything
+    there (a symbolic link too, even a dangling one) is replaced only if ``ours`` says
+    footaudio wrote it, or with ``force``.
+    """
+    handle = _held.get(temporary)
+    if handle is not None and not _same_file(handle, temporary):
+        raise RenderError(
+            f"the temporary file {temporary.name} was removed or replaced by another program while "
+            f"it was written, so {destination} was left as it was; run the command again."
+        )
+    if not force:
+        try:
+            os.link(temporary, destination, follow_symlinks=False)
+        except FileExistsError:
+            if destination.is_symlink() or not destination.is_file() or not ours(destination):
+                raise UsageError(
+                    f"{destination} appeared while footaudio was writing and footaudio did not write it; "
+                    "use --force to replace it, or choose another output path."
+                ) from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK, errno.EACCES):
+                raise
+            # No hard links here (some shared file systems): check, then rename.
+            if os.path.lexists(destination) and (destination.is_symlink() or not ours(destination)):
+                raise UsageError(
+                    f"{destination} appeared while footaudio was writing and footaudio did not write it; "
+                    "use --force to replace it, or choose another output path."
+                ) from None
+        else:
             temporary.unlink()
+            return
+    os.replace(temporary, destination)
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id is running."""
+def _lock(handle: int, *, blocking: bool) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; the age rule alone protects others
         return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
     except OSError:
         return False
     return True
 
 
-def remove_stale_temporaries(folder: Path) -> int:
-    """Delete half-written files that a killed footaudio process left behind; return how many."""
+def _same_file(handle: int, path: Path) -> bool:
+    try:
+        mine, there = os.fstat(handle), os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
+
+
+def write_atomic(
+    path: Path, content: str | bytes, *, ours: Callable[[Path], bool] | None = None, force: bool = False
+) -> None:
+    """Write ``content`` to ``path`` through a temporary file, so readers see all or nothing.
+
+    With ``ours``, a file already at ``path`` is replaced only if ``ours`` says footaudio
+    wrote it (or with ``force``), checked at the moment of publishing (see :func:`publish`).
+    """
+    with temporary_file(path) as temporary:
+        if isinstance(content, str):
+            temporary.write_text(content, encoding="utf-8")
+        else:
+            temporary.write_bytes(content)
+        if ours is None:
+            os.replace(temporary, path)
+        else:
+            publish(temporary, path, force=force, ours=ours)
+
+
+def remove_stale_temporaries(folder: Path, *, now: float | None = None) -> int:
+    """Delete half-written files that a dead footaudio process left behind; return how many.
+
+    A file is removed only when nobody holds its lock, and, unless it was made on this
+    kernel (where a held lock is certain), when it has not been touched for ``STALE_AFTER_S``.
+    A process id is never trusted: another machine or PID namespace has its own.
+    """
     removed = 0
+    now = time.time() if now is None else now
+    ours = f"{TEMP_PREFIX}{machine_tag()}-"
     for path in folder.glob(f"{TEMP_PREFIX}*.part"):
-        pid_text = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not process_alive(int(pid_text)):
-            with contextlib.suppress(FileNotFoundError):
+        try:
+            handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if not path.name.startswith(ours) and now - info.st_mtime < STALE_AFTER_S:
+                continue
+            if not _lock(handle, blocking=False):
+                continue  # its owner is writing it
+            if _same_file(handle, path):
                 path.unlink()
                 removed += 1
+        except OSError:
+            continue
+        finally:
+            os.close(handle)
     return removed
 
 
+def read_regular(path: Path | str, limit: int) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    A FIFO, a device (``/dev/zero``), a folder or a file larger than ``limit`` raises
+    ``ValueError`` without hanging or reading without end; other failures raise ``OSError``.
+    """
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"larger than {limit // 1_000_000 or 1} MB" if limit >= 1_000_000 else "too large")
+        chunks = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(handle, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(handle)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1_000_000 or 1} MB")
+    return data
+
+
+def _lock_owner(lock: Path) -> str:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        owner = lock.read_text(encoding="utf-8").split()
+        if owner and owner[0].isdigit():
+            return f" (process {owner[0]})"
+    return ""
+
+
 @contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """One batch per output folder at a time; a lock left by a killed run is taken over."""
+def folder_lock(folder: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold the folder's batch lock: exclusive for a whole set, ``shared`` for shards.
+
+    Any number of shards (each writing its own files) may hold the lock together; a whole
+    batch or a render into the folder is refused while any of them runs. The lock is a
+    ``flock`` on ``.footaudio.lock``: a killed holder releases it with its last breath,
+    so no process id is ever trusted. The lock file is removed by the last holder.
+    """
+    import fcntl
+
     lock = folder / LOCK_NAME
-    for _ in range(2):
+    for _ in range(5):
         try:
-            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                owner = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                owner = 0
-            if owner and process_alive(owner):
-                raise UsageError(
-                    f"another footaudio batch (process {owner}) is writing to {folder}; "
-                    "wait for it to finish or choose another output folder."
-                ) from None
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
+            handle = os.open(lock, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except IsADirectoryError:
+            raise UsageError(f"{lock} is a folder; remove it, it is footaudio's lock file.") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageError(f"{lock} is a symbolic link; remove it, it is footaudio's lock file.") from None
+            raise UsageError(f"cannot create the lock file {lock} ({exc.strerror}); check the folder.") from None
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            raise UsageError(
+                f"another footaudio batch{_lock_owner(lock)} is writing to {folder}; "
+                "wait for it to finish or choose another output folder."
+            ) from None
+        if not _same_file(handle, lock):  # removed by its last holder meanwhile: take the new one
+            os.close(handle)
             continue
-        with os.fdopen(handle, "w") as file:
-            file.write(str(os.getpid()))
+        if not shared:
+            os.ftruncate(handle, 0)
+            os.write(handle, f"{os.getpid()} {socket.gethostname()}\n".encode())
         try:
             yield
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _same_file(handle, lock):
+                    lock.unlink()
+            except OSError:
+                pass  # other shards still hold it; the last one removes it
+            os.close(handle)
         return
     raise UsageError(f"cannot lock {folder}; remove {lock} if no footaudio batch is running.")
+
+
+def folder_busy(folder: Path) -> bool:
+    """Whether a batch (or a shard) holds ``folder``'s lock right now."""
+    import fcntl
+
+    try:
+        handle = os.open(folder / LOCK_NAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(handle)
+    return False

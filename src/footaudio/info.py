@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from .audio.loudness import Loudness, measure
+from .audio.mp3 import read_stream
 from .audio.tags import SETTINGS_TAG, read_chapters, settings_payload
 from .errors import UsageError
 from .settings import AudioOptions, Settings
 
-__all__ = ["Chapter", "RoutineInfo", "info", "render_command"]
+__all__ = ["Chapter", "RoutineInfo", "info", "printable", "render_command"]
 
 LENGTH_TOLERANCE_MS = 50
 """A file whose real length differs from the length footaudio wrote by more than this was cut or altered."""
@@ -90,6 +91,8 @@ def render_command(settings: Settings, options: AudioOptions, output: Path) -> s
     for name, value in options.to_dict().items():
         if value == getattr(defaults_options, name):
             continue
+        if name == "cover" and not _safe_cover(str(value)):
+            continue  # never suggest reading a device, a FIFO or a huge file
         if isinstance(value, bool):
             parts.append(f"--{name}")
         else:
@@ -98,31 +101,46 @@ def render_command(settings: Settings, options: AudioOptions, output: Path) -> s
     return shlex.join(parts)
 
 
+def _safe_cover(path: str) -> bool:
+    """Whether ``path`` is, right now, a regular file small enough to be a cover."""
+    import os
+    import stat
+
+    from .settings import COVER_LIMIT
+
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size <= COVER_LIMIT
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (escape codes, carriage returns, bidi overrides) shown escaped.
+
+    Tags are written by whoever made the file; printed raw, they could move the cursor
+    or rewrite what the terminal shows.
+    """
+    import unicodedata
+
+    out = []
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _gapless_length_ms(path: Path, stream: object) -> int:
-    """The length from the MPEG headers: the Info frame's frame count less the encoder's delay and padding.
+    """The length from the MPEG headers (the Info frame's count less the encoder's delay and padding).
 
     mutagen reads the frame count but not the delay and padding that ffmpeg's LAME
     extension records, so gapless players would hear a few dozen milliseconds less.
     """
-    length_ms = round(stream.length * 1000)  # type: ignore[attr-defined]
-    try:
-        with path.open("rb") as file:
-            file.seek(stream.frame_offset)  # type: ignore[attr-defined]
-            head = file.read(1024)
-    except OSError:
-        return length_ms
-    at = max(head.find(b"Info"), head.find(b"Xing"))
-    if at < 0 or len(head) < at + 144:
-        return length_ms
-    flags = int.from_bytes(head[at + 4 : at + 8], "big")
-    if flags & 0x0F != 0x0F:  # frames, bytes, table of contents and quality: the LAME extension follows
-        return length_ms
-    frames = int.from_bytes(head[at + 8 : at + 12], "big")
-    b0, b1, b2 = head[at + 141 : at + 144]
-    delay, padding = (b0 << 4) | (b1 >> 4), ((b1 & 0x0F) << 8) | b2
-    samples = frames * 1152 - delay - padding
-    rate = stream.sample_rate  # type: ignore[attr-defined]
-    return round(samples * 1000 / rate) if samples > 0 and rate else length_ms
+    whole = read_stream(path)
+    return whole.ms if whole is not None else round(stream.length * 1000)  # type: ignore[attr-defined]
 
 
 def info(path: Path | str) -> RoutineInfo:

@@ -12,7 +12,7 @@ from ._version import __version__
 from .audio.mp3 import check_destination
 from .audio.tags import SetContext
 from .errors import UsageError
-from .files import remove_stale_temporaries
+from .files import folder_busy, remove_stale_temporaries
 from .script.ssml import Script, parse_ssml
 from .script.templating import render_ssml
 from .script.timeline import NarrationDoesNotFit, Timeline, build_timeline
@@ -170,11 +170,17 @@ def render(
     """
     destination = Path(output) if output is not None else default_output(settings)
     options = options or AudioOptions()
-    check_destination(destination, force=force, create_folder=True)
+    captions = (destination.with_suffix(".vtt"), destination.with_suffix(".lrc")) if options.captions else ()
+    check_destination(destination, force=force, create_folder=True, companions=captions)
+    if set_context is None and folder_busy(destination.parent):
+        raise UsageError(
+            f"a footaudio batch is writing to {destination.parent}; wait for it to finish, "
+            "or render into another folder."
+        )
     options.cover_image()  # a bad cover fails now, before any folder is made
     created = _make_folders(destination.parent)
     try:
-        return _render_into(destination, settings, options, templates, synthesizer, cache, progress, set_context)
+        return _render_into(destination, settings, options, templates, synthesizer, cache, progress, set_context, force)
     except BaseException:
         for folder in reversed(created):
             with contextlib.suppress(OSError):
@@ -214,6 +220,7 @@ def _render_into(
     cache: ClipCache | None,
     progress: Progress | None,
     set_context: SetContext | None,
+    force: bool = False,
 ) -> RenderResult:
     from .audio.captions import lrc, webvtt
     from .audio.mixing import excerpt_pcm, loudness_correction, pcm_blocks, sample_at
@@ -259,5 +266,6 @@ def _render_into(
         bitrate=options.bitrate,
         finish=lambda path: write_tags(path, tags, timeline),
         companions=companions,
+        force=force,
     )
     return RenderResult(destination, routine, tuple(companions))

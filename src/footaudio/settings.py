@@ -162,6 +162,8 @@ BITRATES = (64, 96, 112, 128, 160, 192, 224, 256, 320)
 CHIMES = ("soft", "bell", "none")
 AMBIENCES = ("none", "rain", "ocean", "brown")
 LOUDNESS_RANGE = (-30.0, -15.0)
+COVER_LIMIT = 5_000_000
+"""Largest cover image accepted, in bytes: players show a few hundred pixels."""
 COVER_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -224,11 +226,17 @@ class AudioOptions:
         """
         if self.cover is None:
             return None
+        from .files import read_regular
+
         try:
-            with open(self.cover, "rb") as image:
-                data = image.read()
+            data = read_regular(self.cover, COVER_LIMIT)
         except OSError as exc:
             raise UsageError(f"cannot read the cover image {self.cover} ({exc.strerror}); check {option}.") from exc
+        except ValueError as exc:
+            raise UsageError(
+                f"cover image {self.cover} is {exc}; use {option} with a JPEG or PNG file of at most "
+                f"{COVER_LIMIT // 1_000_000} MB."
+            ) from None
         for magic, mime in COVER_TYPES.items():
             if data.startswith(magic):
                 return data, mime

@@ -16,12 +16,69 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import EngineError
 
-__all__ = ["Tool", "configure_pydub", "ffmpeg_version", "find_espeak", "find_ffmpeg", "load_espeak"]
+__all__ = [
+    "Tool",
+    "configure_pydub",
+    "ffmpeg_time_limit",
+    "ffmpeg_version",
+    "find_espeak",
+    "find_ffmpeg",
+    "load_espeak",
+    "run_ffmpeg",
+]
 
 FFMPEG_ENV = "FOOTAUDIO_FFMPEG"
+FFMPEG_TIMEOUT_ENV = "FOOTAUDIO_FFMPEG_TIMEOUT"
+DEFAULT_FFMPEG_TIMEOUT_S = 300.0
+"""How long ffmpeg may go without progress (an encoder reading no audio, a measurement not finishing)."""
+
+
+def ffmpeg_time_limit() -> float:
+    """Seconds ffmpeg may make no progress before it is stopped (``FOOTAUDIO_FFMPEG_TIMEOUT``)."""
+    from .errors import UsageError
+
+    configured = os.environ.get(FFMPEG_TIMEOUT_ENV)
+    if not configured:
+        return DEFAULT_FFMPEG_TIMEOUT_S
+    try:
+        seconds = float(configured)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 1e9:
+        raise UsageError(
+            f"{FFMPEG_TIMEOUT_ENV}={configured!r} is not a number of seconds; set it to e.g. 300, or unset it."
+        )
+    return seconds
+
+
+def run_ffmpeg(arguments: list[str], *, what: str, text: bool = True) -> subprocess.CompletedProcess:
+    """Run ffmpeg to completion with a time limit; its output is decoded leniently (never a traceback).
+
+    ``what`` says what ffmpeg was doing, for the error if it hangs or does not run.
+    """
+    tool = find_ffmpeg()
+    limit = ffmpeg_time_limit()
+    try:
+        result: subprocess.CompletedProcess[Any] = subprocess.run(
+            [tool.path, *arguments], capture_output=True, timeout=limit
+        )
+    except subprocess.TimeoutExpired:
+        raise EngineError(
+            f"ffmpeg did not finish {what} within {limit:g} s and was stopped; "
+            f"check {FFMPEG_ENV}, or raise {FFMPEG_TIMEOUT_ENV}."
+        ) from None
+    except OSError as exc:
+        raise EngineError(
+            f"ffmpeg at {tool.path} does not run ({exc.strerror}); reinstall it or set {FFMPEG_ENV}."
+        ) from None
+    if text:
+        result.stdout = result.stdout.decode("utf-8", "replace")
+        result.stderr = result.stderr.decode("utf-8", "replace")
+    return result
 
 
 FFMPEG_NEEDS = (("encoder", "libmp3lame"), ("filter", "ebur128"), ("filter", "alimiter"))

@@ -189,16 +189,46 @@ def test_index_only_rebuilds_the_manifest_from_the_files(rendered_set, capsys):
     assert len(manifest["routines"]) == 4 and (out / "playlist.m3u8").exists()
 
 
+HOLD_LOCK = """
+import fcntl, os, sys, time
+handle = os.open(sys.argv[1], os.O_RDWR)
+fcntl.flock(handle, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
 def test_a_second_batch_into_the_same_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".footaudio.lock").write_text(str(os.getppid()))  # a live process holds it
-    code, _, err = run(capsys, "batch", "--minutes", "3", "-o", str(out))
+    lock = out / ".footaudio.lock"
+    lock.write_text(f"{os.getppid()} elsewhere\n")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        code, _, err = run(capsys, "batch", "--minutes", "3", "-o", str(out))
+    finally:
+        holder.kill()
+        holder.wait()
     assert code == 2
     assert err == (
         f"Error: another footaudio batch (process {os.getppid()}) is writing to {out}; "
         "wait for it to finish or choose another output folder.\n"
     )
+    assert sorted(path.name for path in out.iterdir()) == [".footaudio.lock"]
+
+
+def test_a_lock_file_nobody_holds_is_taken_over_whatever_process_id_it_names(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".footaudio.lock").write_text(str(os.getppid()))  # a live process id, but no lock held
+    code, _, err = run(capsys, "batch", "--minutes", "3", "-o", str(out))
+    assert (code, err) == (0, "")
+    assert sorted(path.name for path in out.iterdir()) == [
+        "01-solo-light-3min.mp3",
+        "manifest.json",
+        "playlist.m3u8",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import EngineError
 from ..speech.mastering import SILENT_LUFS, Loudness, parse_summary
-from ..tools import find_ffmpeg
+from ..tools import find_ffmpeg, run_ffmpeg
 
 __all__ = [
     "SILENT_LUFS",
@@ -40,10 +40,9 @@ _K = -0.691
 def measure(path: Path) -> Loudness:
     """Integrated loudness, true peak and loudness range of an audio file (ffmpeg ``ebur128``)."""
     command = [
-        find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
-        "-af", "ebur128=peak=true", "-f", "null", "-",
+        "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = run_ffmpeg(command, what=f"measuring the loudness of {path}")
     if result.returncode != 0:
         raise EngineError(f"ffmpeg could not read {path}; is it an audio file?")
     return parse_summary(result.stderr[result.stderr.rfind("Summary:") :], str(path))

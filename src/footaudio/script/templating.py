@@ -16,6 +16,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import TemplateError
 from ..settings import Settings
@@ -139,6 +140,63 @@ def _hold(spec: HoldSpec, scale: float = 1.0) -> str:
     return Markup(text + "/>")
 
 
+TEMPLATE_LIMIT = 1_000_000
+"""Largest template file read, in bytes."""
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _confined_loader(folder: Path):
+    """A loader for a user's templates folder that reads only regular files really inside it.
+
+    Jinja refuses ``../`` and absolute names itself; this also refuses a symbolic link (or a
+    linked folder) that leads out of the folder, and FIFOs, devices and huge files.
+    """
+    import posixpath
+
+    from jinja2 import BaseLoader, TemplateNotFound
+    from jinja2.loaders import split_template_path
+
+    from ..files import read_regular
+
+    root = Path(folder).resolve()
+
+    class ConfinedLoader(BaseLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str | None, Any]:
+            filename = posixpath.join(str(folder), *split_template_path(template))
+            if not Path(filename).exists():
+                raise TemplateNotFound(template)
+            real = Path(filename).resolve()
+            if not real.is_relative_to(root):
+                raise TemplateError(
+                    f"template {template!r} is a symbolic link that leads out of the templates folder {folder}; "
+                    "copy the file into the folder instead."
+                )
+            try:
+                text = read_regular(real, TEMPLATE_LIMIT).decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                if real.is_dir():
+                    raise TemplateNotFound(template) from exc
+                raise TemplateError(f"template {filename} cannot be read as UTF-8 text; fix the file.") from None
+            except ValueError as exc:
+                if real.is_dir():
+                    raise TemplateNotFound(template) from None
+                raise TemplateError(f"template {filename} is {exc}; templates must be text files.") from None
+            stamp = _stamp(real)
+            return text, filename, lambda: _stamp(real) == stamp
+
+        def list_templates(self) -> list[str]:
+            return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
+
+    return ConfinedLoader()
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(templates: Path | None):
     """A sandboxed environment per templates folder; it keeps compiled templates in memory.
@@ -146,13 +204,13 @@ def _environment(templates: Path | None):
     Nothing compiled is stored on disk: a cache folder others can write to must never hold
     code that footaudio would load and run.
     """
-    from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     shipped = PackageLoader("footaudio.script", "templates")
     loaders = [shipped, PrefixLoader({"builtin": shipped})]
     if templates is not None:
-        loaders.insert(0, FileSystemLoader(str(templates)))
+        loaders.insert(0, _confined_loader(Path(templates)))
     environment = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,

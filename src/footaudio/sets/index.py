@@ -5,16 +5,26 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from .._version import __version__
 from ..audio.tags import read_chapters, settings_payload
-from ..errors import UsageError
-from ..files import write_atomic
+from ..errors import RenderError, UsageError
+from ..files import read_regular, write_atomic
 from .setfile import RoutineSet
 
-__all__ = ["FEED", "MANIFEST", "PLAYLIST", "check_feed_url", "index_files", "write_index"]
+__all__ = [
+    "FEED",
+    "MANIFEST",
+    "PLAYLIST",
+    "check_feed_url",
+    "check_index_files",
+    "index_files",
+    "index_written_by_footaudio",
+    "write_index",
+]
 
 MANIFEST = "manifest.json"
 PLAYLIST = "playlist.m3u8"
@@ -43,7 +53,44 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = None) -> list[str]:
+INDEX_LIMIT = 50_000_000
+"""Largest index file read back, in bytes."""
+
+
+def index_written_by_footaudio(path: Path) -> bool:
+    """Whether the index file at ``path`` (manifest, playlist or feed) is one footaudio wrote."""
+    if path.is_symlink():
+        return False
+    try:
+        data = read_regular(path, INDEX_LIMIT)
+    except (OSError, ValueError):
+        return False
+    if path.name == MANIFEST:
+        try:
+            document = json.loads(data)
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(document, dict) and "footaudio" in document and "routines" in document
+    # Playlists and feeds say so; older playlists did not, but sit beside footaudio's manifest.
+    return b"made by footaudio" in data or index_written_by_footaudio(path.parent / MANIFEST)
+
+
+def check_index_files(folder: Path, feed_url: str | None, force: bool) -> None:
+    """Refuse, before any work, to replace index files footaudio did not write (unless ``force``)."""
+    if force:
+        return
+    for name in (MANIFEST, PLAYLIST, *([FEED] if feed_url else [])):
+        path = folder / name
+        if os.path.lexists(path) and not index_written_by_footaudio(path):
+            raise UsageError(
+                f"{path} exists and was not written by footaudio; use --force to replace it, "
+                "or choose another output folder."
+            )
+
+
+def write_index(
+    routine_set: RoutineSet, folder: Path, feed_url: str | None = None, *, force: bool = False
+) -> list[str]:
     """Rebuild ``manifest.json``, ``playlist.m3u8`` (and ``feed.xml``) from the files in ``folder``.
 
     Returns the file names of routines that are not rendered yet. Hashes of files whose
@@ -56,8 +103,9 @@ def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = No
     from mutagen.id3 import ID3, ID3NoHeaderError
 
     previous: dict[str, dict[str, Any]] = {}
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        old = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    check_index_files(folder, feed_url, force)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, RecursionError):
+        old = json.loads(read_regular(folder / MANIFEST, INDEX_LIMIT))
         previous = {entry["file"]: entry for entry in old["routines"]}
     entries = []
     missing = []
@@ -87,7 +135,7 @@ def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = No
                 "file": spec.filename,
                 "track": spec.track,
                 "title": str(tags.get("TIT2", spec.settings.title)),
-                "length_ms": int(str(tags.get("TLEN", "0")) or 0),
+                "length_ms": _length_ms(tags),
                 "settings": stored.get("settings", spec.settings.to_dict()),
                 "audio": stored.get("audio", spec.options.to_dict()),
                 "inputs": stored.get("inputs"),
@@ -98,14 +146,31 @@ def write_index(routine_set: RoutineSet, folder: Path, feed_url: str | None = No
             }
         )
     manifest = {"set": routine_set.name, "footaudio": __version__, "routines": entries, "missing": missing}
-    write_atomic(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    playlist = ["#EXTM3U", f"#PLAYLIST:{routine_set.name}"]
-    for entry in entries:
-        playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
-    write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n")
-    if feed_url:
-        write_atomic(folder / FEED, _feed(routine_set, folder, entries, feed_url))
+    try:
+        ours = index_written_by_footaudio
+        write_atomic(
+            folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", ours=ours, force=force
+        )
+        playlist = ["#EXTM3U", f"#PLAYLIST:{routine_set.name}"]
+        for entry in entries:
+            playlist += [f"#EXTINF:{round(entry['length_ms'] / 1000)},{entry['title']}", entry["file"]]
+        playlist.append("# made by footaudio")
+        write_atomic(folder / PLAYLIST, "\n".join(playlist) + "\n", ours=ours, force=force)
+        if feed_url:
+            write_atomic(folder / FEED, _feed(routine_set, folder, entries, feed_url), ours=ours, force=force)
+    except OSError as exc:
+        raise RenderError(
+            f"cannot write the index files in {folder} ({exc.strerror or exc}); check the folder and free space."
+        ) from None
     return missing
+
+
+def _length_ms(tags: Any) -> int:
+    """The TLEN tag in milliseconds; 0 if missing or not a number (a damaged or forged tag)."""
+    try:
+        return max(0, int(str(tags.get("TLEN", "0")) or 0))
+    except ValueError:
+        return 0
 
 
 def _feed(routine_set: RoutineSet, folder: Path, entries: list[dict[str, Any]], feed_url: str) -> str:

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from .._version import __version__
 from ..audio.tags import SetContext
 from ..errors import FootaudioError, Interrupted, UsageError
 from ..files import folder_lock, remove_stale_temporaries
-from .index import check_feed_url, index_files, write_index
+from .index import check_feed_url, check_index_files, index_files, write_index
 from .setfile import RoutineSet, RoutineSpec
 
 __all__ = ["BatchProgress", "BatchReport", "RoutineOutcome", "inputs_digest", "parse_shard", "run_batch"]
@@ -143,27 +144,83 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: st
 
 
 def _stored_inputs(path: Path) -> str | None:
-    from ..audio.tags import read_settings_tag
+    """The inputs digest of a whole file footaudio wrote; ``None`` if missing, damaged or cut.
 
-    stored = read_settings_tag(path) if path.exists() else None
-    return stored.get("inputs") if stored else None
+    Up to date means the tag matches and the audio on disk is whole and as long as
+    footaudio wrote it, so a damaged or truncated file is rendered again.
+    """
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
+
+    from ..audio.mp3 import read_stream
+    from ..audio.tags import settings_payload
+
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        tags = ID3(str(path))
+        written_ms = int(str(tags["TLEN"].text[0]))
+    except (MutagenError, OSError, KeyError, IndexError, ValueError):
+        return None
+    stored = settings_payload(tags)
+    stream = read_stream(path)
+    if not stored or stream is None or abs(stream.ms - written_ms) > 1:
+        return None
+    inputs = stored.get("inputs")
+    return inputs if isinstance(inputs, str) else None
 
 
 _progress_queue: Any = None
 """In a worker process: where it reports ``(track, audio ms encoded)`` to the main process."""
 
 
-def _worker_started(progress_queue: Any = None) -> None:
-    """In each worker process: SIGTERM stops the render the same way Ctrl-C does, cleaning up."""
+_busy = False
+"""In a worker process: whether it is rendering right now."""
+
+
+def _worker_started(parent: int, progress_queue: Any = None) -> None:
+    """In each worker process: stop at once on a signal, and never outlive the batch.
+
+    SIGINT or SIGTERM during a render unwinds it (its temporary files are removed) and the
+    worker exits instead of taking the next routine; between renders it exits at once.
+    On Linux the kernel sends SIGTERM when the batch process dies (even by SIGKILL);
+    elsewhere a watchdog thread notices the parent is gone.
+    """
     import signal
+    import threading
+
+    stopping = False
 
     global _progress_queue
     _progress_queue = progress_queue
 
     def stop(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
+        nonlocal stopping
+        if not _busy:
+            os._exit(130)
+        # Once: a second signal (Ctrl-C reaching the group and the pool stopping its workers,
+        # the parent's death) must not cut short the cleanup the first one started.
+        if not stopping:
+            stopping = True
+            raise Interrupted(signum)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the batch died before the line above
+        os._exit(130)
+
+    def watchdog() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watchdog, name="footaudio-watchdog", daemon=True).start()
 
 
 def _render_job(job: dict[str, Any], encoded: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -189,7 +246,9 @@ def _render_job(job: dict[str, Any], encoded: Callable[[int, int], None] | None 
             last = now
             encoded(track, done * total_ms // total)
 
+    global _busy
     started = time.monotonic()
+    _busy = True
     try:
         result = render(
             job["settings"],
@@ -204,6 +263,12 @@ def _render_job(job: dict[str, Any], encoded: Callable[[int, int], None] | None 
         return {"ok": False, "error": exc.message}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    except Interrupted:
+        if multiprocessing.parent_process() is None:
+            raise  # rendering in the batch process itself
+        os._exit(130)  # the render's cleanup has run; take no further routine
+    finally:
+        _busy = False
     problems = check_pacing(result.routine.timeline, job["settings"]).problems
     return {"ok": True, "seconds": time.monotonic() - started, "broken_rules": problems}
 
@@ -301,9 +366,40 @@ def run_batch(
     check_templates_dir(templates)
     if feed_url is not None:
         check_feed_url(feed_url)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"folder {folder} is not writable; choose another output folder.")
+    from ..pipeline import _make_folders
+
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a folder; choose another --output.")
+    created = _make_folders(folder)
+    try:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"folder {folder} is not writable; choose another output folder.")
+        outcome_report = _run_in(
+            routine_set, folder, jobs=jobs, shard=shard, force=force, templates=templates, feed_url=feed_url,
+            report=report, progress=progress,
+        )  # fmt: skip
+    except BaseException:
+        # A failed batch leaves no folders behind that it made and wrote nothing into.
+        for made in reversed(created):
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+    outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
+    return outcome_report
+
+
+def _run_in(
+    routine_set: RoutineSet,
+    folder: Path,
+    *,
+    jobs: int,
+    shard: tuple[int, int] | None,
+    force: bool,
+    templates: Path | None,
+    feed_url: str | None,
+    report: Callable[[RoutineOutcome, int, int], None] | None,
+    progress: BatchProgress | None = None,
+) -> BatchReport:
     routines = list(routine_set.routines)
     if shard is not None:
         index, count = shard
@@ -311,7 +407,11 @@ def run_batch(
     total = len(routine_set.routines)
     template_digest = _templates_digest(templates)
     outcome_report = BatchReport(folder)
-    with folder_lock(folder):
+    if shard is None:
+        check_index_files(folder, feed_url, force)
+    # Shards (on one machine or many) write one folder together, each its own files; a whole
+    # batch, --index-only and a plain render wait until none is running.
+    with folder_lock(folder, shared=shard is not None):
         remove_stale_temporaries(folder)
         todo: list[tuple[RoutineSpec, str]] = []
         for checked, spec in enumerate(routines):
@@ -328,15 +428,33 @@ def run_batch(
         if progress is not None:
             progress("check", len(routines), len(routines))
         if todo:
-            _presynthesize([spec for spec, _ in todo], templates, jobs, progress)
-            _render_all(
-                todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force, progress
-            )
+            try:
+                _presynthesize([spec for spec, _ in todo], templates, jobs, progress)
+                _render_all(
+                    todo, folder, routine_set, templates, jobs, outcome_report, len(routines), report, force, progress
+                )
+            except (Interrupted, KeyboardInterrupt) as exc:
+                # The workers are stopped: whatever temporary file one of them could not remove is
+                # unlocked now, so the sweep takes it (a live writer's lock would keep it safe).
+                remove_stale_temporaries(folder)
+                # Count what is on disk now (workers are stopped): a file may be published before its result arrives.
+                written = sum(_stored_inputs(folder / spec.filename) == digest for spec, digest in todo)
+                raise Interrupted(getattr(exc, "signum", 2), _interrupted_message(written)) from None
         if shard is None:
-            write_index(routine_set, folder, feed_url)
+            write_index(routine_set, folder, feed_url, force=force)
             outcome_report.index = index_files(folder, feed_url)
     outcome_report.outcomes.sort(key=lambda outcome: outcome.spec.track)
     return outcome_report
+
+
+def _interrupted_message(written: int) -> str:
+    if not written:
+        return "interrupted; nothing was written."
+    files = "file was" if written == 1 else "files were"
+    return (
+        f"interrupted; {written} finished {files} kept and nothing half-written was left; "
+        "run the same command again to render the rest."
+    )
 
 
 def _render_all(
@@ -411,28 +529,45 @@ def _render_all(
                 break
         tell()
 
-    with ProcessPoolExecutor(
-        max_workers=min(jobs, len(todo)), mp_context=context, initializer=_worker_started, initargs=(heard_from,)
-    ) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(todo)),
+        mp_context=context,
+        initializer=_worker_started,
+        initargs=(os.getpid(), heard_from),
+    )
+    workers: list[Any] = []
+    try:
         futures: dict[Future[dict[str, Any]], RoutineSpec] = {
             pool.submit(_render_job, payload): spec for (spec, _), payload in zip(todo, payloads, strict=True)
         }
-        try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=_AUDIO_REPORT_S, return_when=FIRST_COMPLETED)
-                listen()
-                for future in done:
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        # A worker was killed (out of memory, a signal): its routines fail, the rest are kept.
-                        result = {"ok": False, "error": "its worker process died; run the batch again to finish it"}
-                    finish(futures[future], result)
-        except (Interrupted, KeyboardInterrupt):
-            for future in futures:
-                future.cancel()
-            for process in list(getattr(pool, "_processes", {}).values()):
-                with contextlib.suppress(OSError):
-                    process.terminate()
-            raise
+        # Kept here: the pool forgets workers it sees die, but every one must be waited for.
+        workers = list(getattr(pool, "_processes", {}).values())
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=_AUDIO_REPORT_S, return_when=FIRST_COMPLETED)
+            listen()
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    # A worker was killed (out of memory, a signal): its routines fail, the rest are kept.
+                    result = {"ok": False, "error": "its worker process died; run the batch again to finish it"}
+                finish(futures[future], result)
+    except BaseException:
+        _stop_workers(pool, workers or list(getattr(pool, "_processes", {}).values()))
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list[Any]) -> None:
+    """Stop every worker now: each removes its temporary files and exits; none takes another routine."""
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError):
+            worker.terminate()  # SIGTERM: the worker unwinds its render and exits
+    deadline = time.monotonic() + 10
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join(1)
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -115,21 +115,33 @@ def _line_of(text: str, table: str | None, key: str, occurrence: int = 0) -> int
     return None
 
 
+SET_FILE_LIMIT = 1_000_000
+"""Largest set file read, in bytes."""
+
+
 class _SetFile:
     """Reads one set file and turns its problems into located, one-line errors."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        from ..files import read_regular
+
         try:
-            self.text = path.read_text(encoding="utf-8")
+            self.text = read_regular(path, SET_FILE_LIMIT).decode("utf-8")
         except FileNotFoundError:
             raise UsageError(f"set file {path} does not exist; check the path.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read set file {path} ({exc}); check the file.") from None
+        except ValueError as exc:  # a FIFO, a device, a folder, a huge file
+            raise UsageError(
+                f"set file {path} is {exc}; give a TOML file of at most {SET_FILE_LIMIT // 1_000_000} MB."
+            ) from None
         try:
             self.data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{path} is not valid TOML ({exc}); fix the syntax.") from None
+        except RecursionError:
+            raise UsageError(f"{path} nests tables or arrays too deeply; flatten it.") from None
 
     def error(self, message: str, table: str | None = None, key: str | None = None, occurrence: int = 0) -> UsageError:
         line = _line_of(self.text, table, key, occurrence) if key else None

@@ -6,6 +6,7 @@ reused across routines and runs; clips enter the cache atomically.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
@@ -13,6 +14,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import wave
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EngineError
-from ..files import CACHE_ENV, default_cache_dir
+from ..files import CACHE_ENV, default_cache_dir, read_regular
 from ..script.ssml import Script, Speech
 from ..settings import Settings
 from .engine import Synthesizer
@@ -29,6 +31,11 @@ from .mastering import MASTERING, Loudness, master_clips
 
 __all__ = ["Clip", "ClipCache", "Clips", "sentence_rate", "synthesize_clips"]
 
+CLIP_LIMIT = 50_000_000
+"""Largest cached clip read, in bytes (a sentence is a few hundred kB)."""
+RECORD_LIMIT = 100_000
+MIN_FREE_BYTES = 5_000_000
+"""Below this much free space the cache's disk counts as full."""
 MASTERING_BATCH = 16
 MASTERING_WORKERS = 2
 
@@ -61,13 +68,14 @@ class Clip:
 def _read_clip(path: Path) -> Clip | None:
     """A cached clip, or ``None`` if its WAV or its record (loudness, checksum) is missing or damaged."""
     try:
-        record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        # Regular files of sane size only: a FIFO or a device planted in the cache must not hang a run.
+        record = json.loads(read_regular(path.with_suffix(".json"), RECORD_LIMIT))
         lufs = float(record["lufs"])
         blocks = tuple(float(value) for value in record["blocks"])
-        data = path.read_bytes()
+        data = read_regular(path, CLIP_LIMIT)
         if hashlib.sha256(data).hexdigest() != record["sha256"]:
             return None  # damaged since it was cached: synthesize it again
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     clip = _read_wav(path, data)
     if clip is None:
@@ -133,6 +141,46 @@ class ClipCache:
                 progress(1)
         if not missing:
             return results  # type: ignore[return-value]
+        self._check_space()
+        try:
+            self._make(synthesizer, voice, missing, results, progress)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC or self._disk_full():
+                raise self._full_error() from None
+            raise EngineError(
+                f"cannot write to the clip cache {self.folder} ({exc.strerror or exc}); "
+                f"check it, or set {CACHE_ENV} to another folder."
+            ) from None
+        except EngineError:
+            if self._disk_full():  # an engine that cannot write its audio blames itself
+                raise self._full_error() from None
+            raise
+        return results  # type: ignore[return-value]
+
+    def _disk_full(self) -> bool:
+        try:
+            return shutil.disk_usage(self.folder).free < MIN_FREE_BYTES
+        except OSError:
+            return False
+
+    def _full_error(self) -> EngineError:
+        return EngineError(
+            f"the disk of the clip cache {self.folder} is full; free some space, or set {CACHE_ENV} to another folder."
+        )
+
+    def _check_space(self) -> None:
+        self.writable_folder()
+        if self._disk_full():
+            raise self._full_error()
+
+    def _make(
+        self,
+        synthesizer: Synthesizer,
+        voice: str | None,
+        missing: list[tuple[int, str, int, Path]],
+        results: list[tuple[Clip, bool] | None],
+        progress: Callable[[int], None] | None,
+    ) -> None:
         with (
             tempfile.TemporaryDirectory(prefix=".clips-", dir=self.writable_folder()) as work,
             ThreadPoolExecutor(max_workers=MASTERING_WORKERS) as mastering,
@@ -157,6 +205,12 @@ class ClipCache:
                     if clip is None:
                         raise EngineError(f"mastering left no audio for {text[:60]!r}; check FOOTAUDIO_FFMPEG.")
                     path.parent.mkdir(parents=True, exist_ok=True)
+                    for entry in (path, path.with_suffix(".json")):
+                        if entry.is_dir() and not entry.is_symlink():
+                            raise EngineError(
+                                f"the clip cache entry {entry} is a folder; remove it, or set {CACHE_ENV} to "
+                                "another folder."
+                            )
                     record = path.with_suffix(".json")
                     staged = Path(work) / f"{index}.json"
                     checksum = hashlib.sha256(mastered.read_bytes()).hexdigest()
@@ -175,7 +229,6 @@ class ClipCache:
                     os.replace(mastered, path)
                     clip = Clip(path, clip.frames, clip.sample_rate, loudness.integrated, loudness.blocks)
                     results[index] = (clip, True)
-        return results  # type: ignore[return-value]
 
     def writable_folder(self) -> Path:
         """The cache folder, created if needed; an error that says what to do if it cannot be written."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 import warnings
 import wave
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import EngineError
-from ..tools import find_ffmpeg
+from ..tools import run_ffmpeg
 
 __all__ = ["MASTERING", "SILENT_LUFS", "Loudness", "master_clips", "parse_summary"]
 
@@ -106,8 +105,7 @@ def _level_gain(source: Path) -> float:
 
 def _run(batch: Sequence[tuple[Path, Path]], chains: Sequence[str]) -> list[Loudness]:
     """Filter each source through its chain into its destination, and measure each result."""
-    ffmpeg = find_ffmpeg().path
-    command = [ffmpeg, "-hide_banner", "-nostdin", "-nostats"]
+    command = ["-hide_banner", "-nostdin", "-nostats"]
     graph = []
     for index, ((source, _), chain) in enumerate(zip(batch, chains, strict=True)):
         command += ["-i", str(source)]
@@ -119,7 +117,7 @@ def _run(batch: Sequence[tuple[Path, Path]], chains: Sequence[str]) -> list[Loud
     command += ["-filter_complex", ";".join(graph)]
     for index, (_, destination) in enumerate(batch):
         command += ["-map", f"[c{index}]", "-c:a", "pcm_s16le", "-f", "wav", "-y", str(destination)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = run_ffmpeg(command, what="mastering the speech clips")
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
         raise EngineError(f"ffmpeg could not master the speech clips ({detail}); check FOOTAUDIO_FFMPEG.")
