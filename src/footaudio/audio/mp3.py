@@ -82,7 +82,8 @@ def encoding_loss(excerpt: bytes, bitrate: int) -> float:
         assert second.stdin is not None
         second.stdin.close()
         after = second.stderr.read() if second.stderr else b""
-    found = [_INTEGRATED.search(log.decode("utf-8", "replace")) for log in (first.stderr, after)]
+    # The last summary: some ffmpeg builds (Debian's 5.1) configure the graph twice and print an empty one first.
+    found = [_last(_INTEGRATED.finditer(log.decode("utf-8", "replace"))) for log in (first.stderr, after)]
     if first.returncode != 0 or second.returncode != 0 or None in found:
         # The render's own encode meets the same fault next and reports it with its cause
         # (a full disk, a broken ffmpeg); if it succeeds, the file is only a few tenths of an LU low.
@@ -92,6 +93,13 @@ def encoding_loss(excerpt: bytes, bitrate: int) -> float:
         return 0.0
     # A few tenths of an LU in practice; a wild figure would be a measuring fault, not worth trusting.
     return max(-MAX_ENCODING_LOSS_LU, min(MAX_ENCODING_LOSS_LU, before_lufs - after_lufs))
+
+
+def _last(matches: Iterable[re.Match[str]]) -> re.Match[str] | None:
+    found = None
+    for found in matches:  # noqa: B007
+        pass
+    return found
 
 
 def check_destination(
