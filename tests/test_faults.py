@@ -679,15 +679,40 @@ def test_index_files_that_are_folders_or_forged_tags_are_one_error_line_or_ignor
     no_traceback(result)
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["[matrix]\nminutes = " + "[" * 3000 + "]" * 3000, "[defaults]\nx = " + "{a = " * 500 + "1" + "}" * 500],
+    ids=["arrays", "tables"],
+)
+def test_a_set_file_nested_too_deeply_is_one_error_line(tmp_path, body):
+    (tmp_path / "deep.toml").write_text(body + "\n")
+    result = footaudio("batch", "deep.toml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "Error: deep.toml nests tables or arrays too deeply; flatten it.\n",
+    )
+    assert names(tmp_path) == ["deep.toml"]
+
+
 # 9. Bad input accepted --------------------------------------------------------------------------
 
 
 def test_a_piper_voice_path_with_the_pyttsx3_engine_is_refused(tmp_path):
-    result = footaudio("render", "-m", "3", "--voice", "../../etc/passwd.onnx", "-o", str(tmp_path / "o" / "x.mp3"))
+    result = footaudio(
+        "render",
+        "-m",
+        "3",
+        "--engine",
+        "pyttsx3",
+        "--voice",
+        "../../etc/passwd.onnx",
+        "-o",
+        str(tmp_path / "o" / "x.mp3"),
+    )
     assert (result.returncode, result.stderr) == (
         2,
-        "Error: --voice '../../etc/passwd.onnx' is a Piper voice file, which only the piper engine reads; "
-        "add --engine piper, or run 'footaudio voices' to list the pyttsx3 voices.\n",
+        "Error: voice '../../etc/passwd.onnx' is a Piper voice file, but the engine is pyttsx3-espeak; "
+        "add --engine piper, or choose a voice from 'footaudio voices'.\n",
     )
     assert names(tmp_path) == []
 
@@ -696,7 +721,8 @@ def test_a_failed_batch_leaves_no_folder_behind(tmp_path):
     result = footaudio("batch", "--minutes", "3", "--voice", "nosuchvoice", "-o", str(tmp_path / "a" / "b"))
     assert (result.returncode, result.stderr) == (
         2,
-        "Error: unknown voice 'nosuchvoice'; run 'footaudio voices' to list the voices.\n",
+        "Error: unknown voice 'nosuchvoice'; run 'footaudio voices' to list the voices; "
+        "eSpeak voices need --engine pyttsx3.\n",
     )
     assert names(tmp_path) == []
 
