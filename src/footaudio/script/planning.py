@@ -17,6 +17,10 @@ __all__ = ["HoldSpec", "Round", "RoutinePlan", "StepPlan"]
 ROUND_SECONDS = 40
 """Nominal length of one round of a step: a spoken cue and the hold in which it is done."""
 
+STEP_ROUND_SECONDS = 30
+"""A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
+(up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
+
 ROUND_HOLD_MAX_SECONDS = 45
 """Longest quiet stretch within a step; with the cue around it no silence passes a minute."""
 
@@ -287,13 +291,14 @@ class RoutinePlan:
         since_receiver = RECEIVER_SECONDS * 0.75 if self.brief else 0.0
         # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
         since_watch = WATCH_SECONDS * 0.8
+        per_round = STEP_ROUND_SECONDS if self.settings.minutes <= 60 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             # The step's fixed part: chime, instructions and its first check-in, then the first hold.
             intro = 30 if pass_number == 1 else 22
             first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
-            rounds = max(1, round((step_seconds - intro - first) / ROUND_SECONDS))
+            rounds = max(1, round((step_seconds - intro - first) / per_round))
             # The holds stretch to fill the step, so a round lasts what is left, shared out.
-            round_seconds = max(ROUND_SECONDS, (step_seconds - intro - first) / rounds)
+            round_seconds = max(per_round, (step_seconds - intro - first) / rounds)
             since_receiver += intro + first
             since_watch += intro + first
             step_rounds = []
