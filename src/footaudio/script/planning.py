@@ -33,7 +33,7 @@ STEP_SECONDS = 105
 DEEP_PASS_SECONDS = 170
 """When steps would run longer than this, deeper passes of the main steps are added before finishing."""
 
-STEP_MAX_SECONDS = {"partner": 110, "solo": 140}
+STEP_MAX_SECONDS = {"partner": 104, "solo": 140}
 """Longest nominal step before deeper passes are added, so one check-in per step keeps the cadence."""
 
 RECEIVER_SECONDS = 170
@@ -199,6 +199,9 @@ class RoutinePlan:
     @property
     def settle_hold(self) -> HoldSpec:
         """Short holds around the welcome and the switch of feet."""
+        if self.settings.minutes >= 30:
+            # Long routines change feet unhurried.
+            return HoldSpec(0.3, 6, 20)
         return HoldSpec(0.25, 1 if self.mini or self.short else 2, 20)
 
     @property
