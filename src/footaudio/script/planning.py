@@ -190,6 +190,14 @@ class RoutinePlan:
             return HoldSpec(0.3, 3 if self.mini else 8, 20)
         return HoldSpec(0.5, low, high)
 
+    def first_hold_at(self, number: int) -> HoldSpec:
+        """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s."""
+        spec = self.first_hold
+        if self.settings.minutes < 30:
+            return spec
+        low = spec.min_s + (number * 5) % 9
+        return HoldSpec(spec.weight, low, low + 4)
+
     @property
     def round_hold(self) -> HoldSpec:
         """Hold in which one round of a step is done."""
