@@ -17,6 +17,10 @@ __all__ = ["HoldSpec", "Round", "RoutinePlan", "StepPlan"]
 ROUND_SECONDS = 40
 """Nominal length of one round of a step: a spoken cue and the hold in which it is done."""
 
+STEP_ROUND_SECONDS = 30
+"""A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
+(up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
+
 ROUND_HOLD_MAX_SECONDS = 45
 """Longest quiet stretch within a step; with the cue around it no silence passes a minute."""
 
@@ -29,6 +33,9 @@ STEP_SECONDS = 105
 DEEP_PASS_SECONDS = 170
 """When steps would run longer than this, deeper passes of the main steps are added before finishing."""
 
+STEP_MAX_SECONDS = {"partner": 104, "solo": 140}
+"""Longest nominal step before deeper passes are added, so one check-in per step keeps the cadence."""
+
 RECEIVER_SECONDS = 170
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
@@ -37,6 +44,9 @@ WATCH_SECONDS = 140
 
 CHECK_IN_SECONDS = {"partner": 125, "solo": 155}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
+
+EXTRA_CHECK_IN_SLACK = 0
+"""A step asks a second question only when it runs this much past the nominal gap: one question per step."""
 
 WATCH_FROM_MINUTES = 15
 """Routines this long or longer tell the giver what to watch for between the questions."""
@@ -180,6 +190,14 @@ class RoutinePlan:
             return HoldSpec(0.3, 3 if self.mini else 8, 20)
         return HoldSpec(0.5, low, high)
 
+    def first_hold_at(self, number: int) -> HoldSpec:
+        """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s."""
+        spec = self.first_hold
+        if self.settings.minutes < 30:
+            return spec
+        low = spec.min_s + (number * 5) % 9
+        return HoldSpec(spec.weight, low, low + 4)
+
     @property
     def round_hold(self) -> HoldSpec:
         """Hold in which one round of a step is done."""
@@ -189,6 +207,9 @@ class RoutinePlan:
     @property
     def settle_hold(self) -> HoldSpec:
         """Short holds around the welcome and the switch of feet."""
+        if self.settings.minutes >= 30:
+            # Long routines change feet unhurried.
+            return HoldSpec(0.3, 6, 20)
         return HoldSpec(0.25, 1 if self.mini or self.short else 2, 20)
 
     @property
@@ -197,6 +218,11 @@ class RoutinePlan:
         if self.settings.minutes >= 30:
             return HoldSpec(0.6, 33, 45)
         return HoldSpec(0.25, 1 if self.mini else 3 if self.short else 4, 20)
+
+    @property
+    def thanks_hold(self) -> HoldSpec:
+        """Partner closing: quiet to thank each other and say what felt good (20 to 30 s)."""
+        return HoldSpec(0.4, 20, 30)
 
     @property
     def answer_ms(self) -> int:
@@ -239,12 +265,19 @@ class RoutinePlan:
             return [(main[0], "main", 1)]
         if self.short:
             return [(main[0], "main", 1)]
-        least = 3 if self.settings.minutes >= 10 else 2
+        # Solo from 10 minutes: two main techniques sit between the warm-up and the finishing.
+        least = (4 if self.settings.mode == "solo" else 3) if self.settings.minutes >= 10 else 2
         count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(self.foot_seconds / STEP_SECONDS)))
         chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
         room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
         chosen += [(t, "main", 1) for t in main[: max(1, room)]]
-        extra = math.floor(self.foot_seconds / DEEP_PASS_SECONDS) - count
+        extra = (
+            max(
+                math.floor(self.foot_seconds / DEEP_PASS_SECONDS),
+                math.ceil(self.foot_seconds / STEP_MAX_SECONDS[self.settings.mode]),
+            )
+            - count
+        )
         if room >= len(main) and extra > 0:
             # Deeper passes go to the pressure's own steps first, then to the shared ones.
             deep = sorted((t for t in main if _get(t, "deeper")), key=lambda t: bool(_get(t, "shared"))) or main
@@ -267,28 +300,34 @@ class RoutinePlan:
         plan: list[StepPlan] = []
         # The first check-in reminds the receiver they can speak up (not in brief routines).
         since_receiver = RECEIVER_SECONDS * 0.75 if self.brief else 0.0
-        since_watch = 0.0
+        # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
+        since_watch = WATCH_SECONDS * 0.8
+        per_round = STEP_ROUND_SECONDS if self.settings.minutes <= 60 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             # The step's fixed part: chime, instructions and its first check-in, then the first hold.
             intro = 30 if pass_number == 1 else 22
             first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
-            rounds = max(1, round((step_seconds - intro - first) / ROUND_SECONDS))
+            rounds = max(1, round((step_seconds - intro - first) / per_round))
             # The holds stretch to fill the step, so a round lasts what is left, shared out.
-            round_seconds = max(ROUND_SECONDS, (step_seconds - intro - first) / rounds)
+            round_seconds = max(per_round, (step_seconds - intro - first) / rounds)
             since_receiver += intro + first
             since_watch += intro + first
             step_rounds = []
             # Round 1 asks about the step's technique; further check-ins are spread evenly so that
             # no gap (up to the next step's first question) passes the nominal limit.
             span = rounds * round_seconds + intro + first
-            extra = max(0, math.ceil(span / self.check_in_seconds) - 1)
+            extra = max(0, math.ceil(span / (self.check_in_seconds + EXTRA_CHECK_IN_SLACK)) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
             for round_number in range(1, rounds + 1):
                 check_in = not self.mini and round_number in asks
                 # The change of feet and the closing speak to the receiver anyway: spare the foot's last step.
                 due = RECEIVER_SECONDS * (1.4 if number == len(chosen) else 1)
                 receiver = partner and not self.mini and since_receiver >= due
-                watch = watching and not receiver and since_watch >= WATCH_SECONDS
+                # Nothing to watch for in the stillness that ends a foot.
+                still = phase == "finish" and round_number == rounds
+                # A watch line waits for a round without a receiver line, unless it is overdue.
+                overdue = since_watch >= WATCH_SECONDS * 1.3
+                watch = watching and not still and since_watch >= WATCH_SECONDS and (overdue or not receiver)
                 if receiver:
                     since_receiver = 0.0
                 if watch:
