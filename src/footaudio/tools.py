@@ -105,11 +105,16 @@ class Tool:
 def _ffmpeg_problem(path: str) -> tuple[str, str | None]:
     """``(version, None)`` for an ffmpeg that runs and has everything in FFMPEG_NEEDS, else ``("", problem)``."""
     listings = {}
+    limit = min(30.0, ffmpeg_time_limit())
     for what in ("version", "encoders", "filters"):
         try:
-            run = subprocess.run([path, "-hide_banner", f"-{what}"], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return "", f"does not run ({exc})"
+            run = subprocess.run(
+                [path, "-hide_banner", f"-{what}"], capture_output=True, text=True, errors="replace", timeout=limit
+            )
+        except subprocess.TimeoutExpired:
+            return "", f"did not answer '-{what}' within {limit:g} s"
+        except OSError as exc:
+            return "", f"does not run ({exc.strerror or exc})"
         if run.returncode != 0:
             last = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1].strip()
             return "", f"does not run ({last})"

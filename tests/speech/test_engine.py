@@ -43,7 +43,7 @@ def assert_levels_follow_the_timeline(pcm: bytes, timeline) -> None:
 
 @pytest.mark.parametrize("minutes", [1, 30])
 def test_render_lasts_exactly_the_request_with_speech_where_planned(tmp_path, minutes):
-    result = render(Settings(minutes=minutes), tmp_path / "routine.mp3")
+    result = render(Settings(minutes=minutes, engine="pyttsx3"), tmp_path / "routine.mp3")
     pcm = decode(result.path)
     assert len(pcm) // 2 == minutes * 60 * 44_100  # exact to the sample, far inside 50 ms
     assert_levels_follow_the_timeline(pcm, result.routine.timeline)
@@ -97,16 +97,16 @@ def test_an_interrupted_render_leaves_nothing_at_the_destination(tmp_path, how):
 
 
 def test_real_voices_and_voice_choice(tmp_path):
-    synthesizer = default_synthesizer()
+    synthesizer = default_synthesizer("pyttsx3")
     voices = synthesizer.voices()
     assert len(voices) > 10
     assert resolve_voice(voices, "English (America)") == resolve_voice(voices, "GMW/EN-US") == "gmw/en-us"
-    result = render(Settings(minutes=2, voice="gmw/en-us"), tmp_path / "us.mp3")
+    result = render(Settings(minutes=2, voice="gmw/en-us", engine="pyttsx3"), tmp_path / "us.mp3")
     assert len(decode(result.path)) // 2 == 120 * 44_100
 
 
 def test_clips_are_checked_and_a_corrupt_cache_entry_is_made_again(tmp_path):
-    synthesizer = default_synthesizer()
+    synthesizer = default_synthesizer("pyttsx3")
     cache = ClipCache(tmp_path)
     clip, made = cache.get_or_make(synthesizer, "Rest your foot.", None, 140)
     assert made and clip.frames > 0.3 * clip.sample_rate

@@ -127,7 +127,7 @@ def test_a_voice_file_that_is_no_model_is_a_usage_error(piper_synth, tmp_path):
 
 @pytest.mark.usefixtures("real_engines")
 def test_piper_clips_go_through_the_clip_cache_apart_from_pyttsx3_clips(piper_synth, tmp_path):
-    assert piper_synth.engine_id != default_synthesizer().engine_id
+    assert piper_synth.engine_id != default_synthesizer("pyttsx3").engine_id
     cache = ClipCache(tmp_path)
     clip, made = cache.get_or_make(piper_synth, "Rest your foot.", None, 140)
     assert made and clip.frames > 0.5 * clip.sample_rate

@@ -78,7 +78,13 @@ def encoding_loss(excerpt: bytes, bitrate: int) -> float:
         "-af", "ebur128=framelog=verbose", "-f", "null", "-",
     ]  # fmt: skip
     with subprocess.Popen(decode, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as second:
-        first = subprocess.run(encode, input=excerpt, stdout=second.stdin, stderr=subprocess.PIPE)
+        try:
+            first = subprocess.run(
+                encode, input=excerpt, stdout=second.stdin, stderr=subprocess.PIPE, timeout=ffmpeg_time_limit()
+            )
+        except subprocess.TimeoutExpired:
+            second.kill()  # a stuck ffmpeg: the render's own encode meets it next and says so
+            return 0.0
         assert second.stdin is not None
         second.stdin.close()
         after = second.stderr.read() if second.stderr else b""
