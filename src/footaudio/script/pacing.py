@@ -153,9 +153,15 @@ def check_pacing(timeline: Timeline, settings: Settings) -> PacingReport:
             run = 0
 
     feet_items = [item for item in items if _foot(item.step)]
-    check_ins = [item.start_ms for item in feet_items if item.kind == "sound" and item.sound == "check-in"]
     gap = 0
     if feet_items:
+        # Every check-in while the feet are worked on counts, the one at the change of feet too.
+        span = (feet_items[0].start_ms, feet_items[-1].end_ms)
+        check_ins = [
+            item.start_ms
+            for item in items
+            if item.kind == "sound" and item.sound == "check-in" and span[0] <= item.start_ms <= span[1]
+        ]
         marks = [feet_items[0].start_ms, *check_ins, feet_items[-1].end_ms]
         gap = max(b - a for a, b in itertools.pairwise(marks))
 

@@ -30,11 +30,14 @@ FIRST_HOLD_SECONDS = (15, 24)
 STEP_SECONDS = 105
 """Each this much time on a foot adds one more distinct step, until the list is used up."""
 
-DEEP_PASS_SECONDS = 170
-"""When steps would run longer than this, deeper passes of the main steps are added before finishing."""
+DEEP_STEP_SECONDS = 200
+"""When the distinct steps would each run longer than this, deeper passes of the main steps are added."""
 
-STEP_MAX_SECONDS = {"partner": 104, "solo": 140}
-"""Longest nominal step before deeper passes are added, so one check-in per step keeps the cadence."""
+MAX_DEEP_PASSES = 3
+"""At most this many deeper passes per foot: the pressure's signature steps, never a replay of the sequence."""
+
+HOLD_SCALES = (1.0, 0.7, 1.3, 0.85, 1.15, 0.75, 1.25)
+"""Shares of a step's quiet given to its rounds in turn, so no two steps have the same rhythm."""
 
 RECEIVER_SECONDS = 170
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
@@ -44,6 +47,9 @@ WATCH_SECONDS = 140
 
 CHECK_IN_SECONDS = {"partner": 125, "solo": 155}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
+
+CHANGE_OF_FEET_SECONDS = 0
+"""Nominal time from the end of a foot's last step to the next foot's first question."""
 
 EXTRA_CHECK_IN_SLACK = 0
 """A step asks a second question only when it runs this much past the nominal gap: one question per step."""
@@ -201,7 +207,8 @@ class RoutinePlan:
     @property
     def round_hold(self) -> HoldSpec:
         """Hold in which one round of a step is done."""
-        low = 3 if self.mini else 4 if self.short else 8 if self.settings.minutes < 15 else 12
+        minutes = self.settings.minutes
+        low = 3 if self.mini else 4 if self.short else 8 if minutes < 15 else 10 if minutes < 45 else 12
         return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
 
     @property
@@ -217,12 +224,19 @@ class RoutinePlan:
         """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
         if self.settings.minutes >= 30:
             return HoldSpec(0.6, 33, 45)
-        return HoldSpec(0.25, 1 if self.mini else 3 if self.short else 4, 20)
+        if self.short:
+            return HoldSpec(0.25, 1 if self.mini else 3, 20)
+        # Even a 10-minute closing leaves time for the breaths it asks for.
+        return HoldSpec(0.4, 10, 25)
 
     @property
     def thanks_hold(self) -> HoldSpec:
         """Partner closing: quiet to thank each other and say what felt good (20 to 30 s)."""
         return HoldSpec(0.4, 20, 30)
+
+    def round_scale(self, step: int, round_number: int) -> float:
+        """Share of the step's quiet that round ``round_number`` of step ``step`` gets (about 0.7 to 1.3)."""
+        return HOLD_SCALES[(step * 3 + round_number + self.settings.seed) % len(HOLD_SCALES)]
 
     @property
     def answer_ms(self) -> int:
@@ -271,13 +285,7 @@ class RoutinePlan:
         chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
         room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
         chosen += [(t, "main", 1) for t in main[: max(1, room)]]
-        extra = (
-            max(
-                math.floor(self.foot_seconds / DEEP_PASS_SECONDS),
-                math.ceil(self.foot_seconds / STEP_MAX_SECONDS[self.settings.mode]),
-            )
-            - count
-        )
+        extra = min(MAX_DEEP_PASSES, math.ceil(self.foot_seconds / DEEP_STEP_SECONDS) - count)
         if room >= len(main) and extra > 0:
             # Deeper passes go to the pressure's own steps first, then to the shared ones.
             deep = sorted((t for t in main if _get(t, "deeper")), key=lambda t: bool(_get(t, "shared"))) or main
@@ -294,7 +302,9 @@ class RoutinePlan:
         if not techniques:
             return []
         chosen = self.choose(list(techniques))
-        step_seconds = self.foot_seconds / len(chosen)
+        # Steps share the foot's time by weight: the pressure's signature steps run longer than the
+        # warm-up or the top of the foot (a deeper pass is shorter than the first one).
+        weights = [(_get(t, "weight") or 1.0) * (0.8 if pass_number > 1 else 1.0) for t, _, pass_number in chosen]
         partner = self.settings.mode == "partner"
         watching = partner and not self.mini and self.settings.minutes >= WATCH_FROM_MINUTES
         plan: list[StepPlan] = []
@@ -304,6 +314,7 @@ class RoutinePlan:
         since_watch = WATCH_SECONDS * 0.8
         per_round = STEP_ROUND_SECONDS if self.settings.minutes <= 60 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
+            step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
             # The step's fixed part: chime, instructions and its first check-in, then the first hold.
             intro = 30 if pass_number == 1 else 22
             first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
@@ -316,6 +327,9 @@ class RoutinePlan:
             # Round 1 asks about the step's technique; further check-ins are spread evenly so that
             # no gap (up to the next step's first question) passes the nominal limit.
             span = rounds * round_seconds + intro + first
+            if number == len(chosen) and not self.short:
+                # The change of feet (or the closing) and the next foot's start come before the next question.
+                span += CHANGE_OF_FEET_SECONDS
             extra = max(0, math.ceil(span / (self.check_in_seconds + EXTRA_CHECK_IN_SLACK)) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
             for round_number in range(1, rounds + 1):

@@ -63,6 +63,7 @@ class Wording:
         self._random = random.Random(f"{settings.seed}:{settings.mode}:{settings.pressure}")
         self._used: set[str] = set()
         self._role = ""
+        self._turns: dict[str, tuple[tuple[int, ...], int]] = {}
 
     def pick(self, options: Sequence[object]) -> object:
         """One of ``options``, chosen by the seed (repeats allowed)."""
@@ -75,6 +76,28 @@ class Wording:
         shuffled = list(options)
         self._random.shuffle(shuffled)
         return shuffled
+
+    def unused(self, options: Sequence[str]) -> list[str]:
+        """The whole-sentence ``options`` not said yet in this routine."""
+        return [option for option in options if option not in self._used]
+
+    def in_order(self, options: Sequence[str], count: int) -> list[str]:
+        """``count`` of the unused whole-sentence ``options``, chosen by the seed, kept in their written order.
+
+        A step's cues build on each other (the inner line of the arch, then the next line, then all
+        three again), so the ones a step uses are said in the order they were written.
+        """
+        fresh = self.unused(options)
+        chosen = set(self._random.sample(range(len(fresh)), min(max(count, 0), len(fresh))))
+        return [option for index, option in enumerate(fresh) if index in chosen]
+
+    def turn(self, key: str, options: Sequence[str]) -> str:
+        """The next of ``options`` in a seeded order that goes through all of them before any comes again."""
+        order, said = self._turns.get(key, ((), 0))
+        if said % max(len(options), 1) == 0:
+            order = tuple(self.shuffle(range(len(options))))
+        self._turns[key] = (order, said + 1)
+        return options[order[said % len(options)]] if options else ""
 
     def say(self, *parts: str | Sequence[str]) -> str:
         """A sentence made of one choice from each part, not used before in this routine.
@@ -266,6 +289,9 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         "to": wording.address,
         "pick": wording.pick,
         "shuffle": wording.shuffle,
+        "unused": wording.unused,
+        "in_order": wording.in_order,
+        "turn": wording.turn,
         "hold": _hold,
     }
     try:
