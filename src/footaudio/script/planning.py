@@ -42,8 +42,14 @@ HOLD_SCALES = (1.0, 0.7, 1.3, 0.85, 1.15, 0.75, 1.25)
 RECEIVER_SECONDS = 170
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
-WATCH_SECONDS = 140
-"""Nominal time between the lines that tell the giver what to watch for."""
+LONG_RECEIVER_SECONDS = 205
+"""The same beyond an hour, so fewer lines name a role and the pool lasts."""
+
+WATCH_SECONDS = 120
+"""Nominal time between the lines that tell the giver what to watch for (the rule allows 360 s)."""
+
+LONG_WATCH_SECONDS = 160
+"""The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
 CHECK_IN_SECONDS = {"partner": 125, "solo": 155}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
@@ -309,9 +315,12 @@ class RoutinePlan:
         watching = partner and not self.mini and self.settings.minutes >= WATCH_FROM_MINUTES
         plan: list[StepPlan] = []
         # The first check-in reminds the receiver they can speak up (not in brief routines).
-        since_receiver = RECEIVER_SECONDS * 0.75 if self.brief else 0.0
+        # Beyond an hour the receiver's lines come a little less often (still within 5 minutes).
+        receiver_seconds = RECEIVER_SECONDS if self.settings.minutes <= 60 else LONG_RECEIVER_SECONDS
+        since_receiver = receiver_seconds * 0.75 if self.brief else 0.0
         # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
-        since_watch = WATCH_SECONDS * 0.8
+        watch_seconds = WATCH_SECONDS if self.settings.minutes <= 60 else LONG_WATCH_SECONDS
+        since_watch = watch_seconds * 0.8
         per_round = STEP_ROUND_SECONDS if self.settings.minutes <= 60 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
@@ -335,13 +344,13 @@ class RoutinePlan:
             for round_number in range(1, rounds + 1):
                 check_in = not self.mini and round_number in asks
                 # The change of feet and the closing speak to the receiver anyway: spare the foot's last step.
-                due = RECEIVER_SECONDS * (1.4 if number == len(chosen) else 1)
+                due = receiver_seconds * (1.4 if number == len(chosen) else 1)
                 receiver = partner and not self.mini and since_receiver >= due
                 # Nothing to watch for in the stillness that ends a foot.
                 still = phase == "finish" and round_number == rounds
                 # A watch line waits for a round without a receiver line, unless it is overdue.
-                overdue = since_watch >= WATCH_SECONDS * 1.3
-                watch = watching and not still and since_watch >= WATCH_SECONDS and (overdue or not receiver)
+                overdue = since_watch >= watch_seconds * 1.3
+                watch = watching and not still and since_watch >= watch_seconds and (overdue or not receiver)
                 if receiver:
                     since_receiver = 0.0
                 if watch:
