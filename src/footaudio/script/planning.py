@@ -51,7 +51,7 @@ WATCH_SECONDS = 120
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
-CHECK_IN_SECONDS = {"partner": 125, "solo": 155}
+CHECK_IN_SECONDS = {"partner": 145, "solo": 160}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
 
 CHANGE_OF_FEET_SECONDS = 0
@@ -84,6 +84,17 @@ PHASES = ("warm", "main", "deep", "finish")
 
 def _get(technique: Any, key: str) -> Any:
     return technique.get(key) if hasattr(technique, "get") else getattr(technique, key, None)
+
+
+SECONDS_PER_CHARACTER = 0.075
+"""Rough pace of narration at about 130 words a minute, to estimate how long instructions take."""
+
+
+def _spoken_seconds(technique: Any) -> float:
+    """About how long a technique's instructions take to say (first alternative of each sentence)."""
+    how = _get(technique, "how") or []
+    sentences = [part if isinstance(part, str) else (part[0] if part else "") for part in how]
+    return SECONDS_PER_CHARACTER * sum(len(sentence) for sentence in sentences)
 
 
 @dataclass(frozen=True)
@@ -336,6 +347,10 @@ class RoutinePlan:
             # Round 1 asks about the step's technique; further check-ins are spread evenly so that
             # no gap (up to the next step's first question) passes the nominal limit.
             span = rounds * round_seconds + intro + first
+            # The gap to the next question also holds the difference between the next step's
+            # instructions and this one's: long instructions next means an earlier question here.
+            following = chosen[number][0] if number < len(chosen) else None
+            span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
             if number == len(chosen) and not self.short:
                 # The change of feet (or the closing) and the next foot's start come before the next question.
                 span += CHANGE_OF_FEET_SECONDS
