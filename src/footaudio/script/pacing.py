@@ -55,8 +55,9 @@ CLOSING_FROM_MINUTES = 30
 STEPS_PER_FOOT = ((60, 7), (30, 5), (10, 3))
 """Distinct steps per foot, from a length on."""
 PHASES = ("warm", "main", "deep", "finish")
-LANDMARKS = ("ball of the", "top of the", "sides of the", "centre of the")
-"""Names of places on the foot (the ball of the foot, ...): naming a place again is not a repeated phrase."""
+LANDMARKS = ("ball of the", "top of the", "sides of the", "centre of the", "heel of your", "pad of your")
+"""Names of places on the foot and parts of the hand (the ball of the foot, the heel of your hand, ...):
+naming a place again is not a repeated phrase."""
 _ROLE_OPENING = re.compile(r"^(giver|receiver|partners?|if you are (receiving|giving))\b", re.IGNORECASE)
 _OPENER = re.compile(r"^(?:[A-Za-z']+(?: [A-Za-z']+){0,2}, )+")
 _WATCH = re.compile(
