@@ -51,7 +51,7 @@ WATCH_SECONDS = 120
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
-CHECK_IN_SECONDS = {"partner": 145, "solo": 160}
+CHECK_IN_SECONDS = {"partner": 140, "solo": 160}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
 
 CHANGE_OF_FEET_SECONDS = 0
