@@ -153,18 +153,20 @@ def _stored_inputs(path: Path) -> str | None:
     from mutagen.id3 import ID3
 
     from ..audio.mp3 import read_stream
-    from ..audio.tags import settings_payload
+    from ..audio.tags import settings_payload, written_length_ms
 
     if not path.is_file() or path.is_symlink():
         return None
     try:
         tags = ID3(str(path))
-        written_ms = int(str(tags["TLEN"].text[0]))
-    except (MutagenError, OSError, KeyError, IndexError, ValueError):
+    except (MutagenError, OSError):
         return None
     stored = settings_payload(tags)
+    written_ms = written_length_ms(tags)
+    if not stored or written_ms is None:
+        return None
     stream = read_stream(path)
-    if not stored or stream is None or abs(stream.ms - written_ms) > 1:
+    if stream is None or abs(stream.ms - written_ms) > 1:
         return None
     inputs = stored.get("inputs")
     return inputs if isinstance(inputs, str) else None
@@ -366,11 +368,11 @@ def run_batch(
     check_templates_dir(templates)
     if feed_url is not None:
         check_feed_url(feed_url)
-    from ..pipeline import _make_folders
+    from ..pipeline import make_folders
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file, not a folder; choose another --output.")
-    created = _make_folders(folder)
+    created = make_folders(folder)
     try:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise UsageError(f"folder {folder} is not writable; choose another output folder.")
