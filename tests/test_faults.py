@@ -705,6 +705,38 @@ def test_a_full_disk_under_the_cache_is_reported_as_such(tmp_path):
         subprocess.run(["umount", str(disk)])
 
 
+def test_a_full_disk_while_tagging_is_one_error_line_and_keeps_the_previous_file(tmp_path):
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "16m"):
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    try:
+        target = disk / "routine.mp3"
+        first = footaudio("render", "-m", "3", "-o", str(target))
+        assert first.returncode == 0, first.stderr
+        good = target.read_bytes()
+        # A real full disk at the right moment: the encoder writes the whole temporary file, then
+        # the disk fills up (the kernel's own ENOSPC, no injection), so the first write that fails
+        # is mutagen's, growing the file for the ID3 tag and its chapters.
+        encoded = tmp_path / "encoded"
+        wrapper = tmp_path / "ffmpeg"
+        wrapper.write_text(
+            f'#!/bin/sh\nfor last; do :; done\ncase "$last" in *.part)\n'
+            f'  "{ffmpeg_path()}" "$@" || exit $?\n'
+            f'  touch "{encoded}"; cat /dev/zero > "{disk / "filler"}" 2>/dev/null; exit 0;;\nesac\n'
+            f'exec "{ffmpeg_path()}" "$@"\n'
+        )
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+        result = footaudio("render", "-m", "3", "-o", str(target), env={**os.environ, "FOOTAUDIO_FFMPEG": str(wrapper)})
+        assert (result.returncode, result.stderr) == (
+            1,
+            f"Error: the disk is full while writing {target}; free some space and try again.\n",
+        )
+        assert encoded.exists()  # the encoder finished: the write that met the full disk was the tagging
+        assert names(disk) == ["filler", "routine.mp3"] and target.read_bytes() == good
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
 # 8. Tracebacks that were still reachable: each is one Error: line ---------------------------------
 
 
