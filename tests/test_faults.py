@@ -7,12 +7,14 @@ which files are left on disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -327,6 +329,82 @@ def test_a_template_symlink_out_of_the_templates_folder_is_refused(tmp_path):
 # 5. Interrupted batches: workers stop at once, die with the batch, leave no temporary files -------
 
 
+class Stop(BaseException):
+    """What the test's SIGTERM handler raises, as footaudio's own handlers raise ``Interrupted``."""
+
+
+@pytest.fixture
+def stop_now():
+    """Deliver SIGTERM now as a batch worker receives it: to another thread of a process that has some.
+
+    The kernel hands a process's signal to any thread that does not block it, and Python then
+    runs the handler in the main thread wherever it is. Returns a function that sends the signal
+    to an idle thread and waits until it arrived, so the handler runs at the caller's very next step.
+    """
+    arrived, wakeup = os.pipe()
+    os.set_blocking(wakeup, False)
+    previous_wakeup = signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait)
+    other.start()
+
+    def now() -> None:
+        signal.pthread_kill(other.ident, signal.SIGTERM)
+        os.read(arrived, 1)  # Python's C-level handler has run (in the other thread)
+
+    try:
+        yield now
+    finally:
+        idle.set()
+        other.join()
+        signal.signal(signal.SIGTERM, previous)
+        signal.set_wakeup_fd(previous_wakeup)
+        os.close(arrived)
+        os.close(wakeup)
+
+
+def test_a_stop_just_as_a_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch, stop_now):
+    real_rename = os.rename
+
+    def rename_then_stop(source, target):
+        real_rename(source, target)
+        stop_now()  # before the block that removes the file is entered
+
+    monkeypatch.setattr(os, "rename", rename_then_stop)
+    with pytest.raises(Stop), temporary_file(tmp_path / "x.mp3"):
+        pass
+    assert names(tmp_path) == []
+
+
+def test_a_stop_just_as_ffmpeg_starts_stops_ffmpeg_and_leaves_nothing(tmp_path, monkeypatch, stop_now):
+    from footaudio.audio.mp3 import write_mp3
+    from footaudio.tools import find_ffmpeg
+
+    find_ffmpeg()
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen] = []
+
+    def popen_then_stop(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        stop_now()  # as if it came inside Popen: the render has not seen the process yet
+        return started[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_stop)
+    with pytest.raises(Stop):
+        write_mp3([bytes(44_100 * 2)], tmp_path / "x.mp3")
+    # Had ffmpeg been left running, it would make its output file again once its input ends.
+    if started[0].stdin is not None:
+        with contextlib.suppress(OSError):
+            started[0].stdin.close()
+    ended = started[0].wait(30)
+    assert names(tmp_path) == [] and ended == -signal.SIGKILL
+
+
 def session_processes(session: int) -> list[int]:
     """Processes still alive in ``session`` (the batch and its workers), zombies excluded."""
     found = []
@@ -352,11 +430,6 @@ def start_batch(out: Path) -> subprocess.Popen:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
 @pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to the batch"])
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 13 stays open): now and then a stopped worker leaves its locked temporary file "
-    "behind; the next run's sweep removes it once unlocked",
-)
 def test_an_interrupted_batch_stops_at_once_and_tells_the_truth(tmp_path, how):
     out = tmp_path / "out"
     batch = start_batch(out)
@@ -383,11 +456,6 @@ def test_an_interrupted_batch_stops_at_once_and_tells_the_truth(tmp_path, how):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 13 stays open): now and then a stopped worker leaves its locked temporary file "
-    "behind; the next run's sweep removes it once unlocked",
-)
 def test_workers_die_with_a_killed_batch_and_leave_no_temporary_files(tmp_path):
     out = tmp_path / "out"
     batch = start_batch(out)
@@ -633,6 +701,38 @@ def test_a_full_disk_under_the_cache_is_reported_as_such(tmp_path):
             "or set FOOTAUDIO_CACHE to another folder.\n",
         )
         assert time.monotonic() - started < 30
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_a_full_disk_while_tagging_is_one_error_line_and_keeps_the_previous_file(tmp_path):
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "16m"):
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    try:
+        target = disk / "routine.mp3"
+        first = footaudio("render", "-m", "3", "-o", str(target))
+        assert first.returncode == 0, first.stderr
+        good = target.read_bytes()
+        # A real full disk at the right moment: the encoder writes the whole temporary file, then
+        # the disk fills up (the kernel's own ENOSPC, no injection), so the first write that fails
+        # is mutagen's, growing the file for the ID3 tag and its chapters.
+        encoded = tmp_path / "encoded"
+        wrapper = tmp_path / "ffmpeg"
+        wrapper.write_text(
+            f'#!/bin/sh\nfor last; do :; done\ncase "$last" in *.part)\n'
+            f'  "{ffmpeg_path()}" "$@" || exit $?\n'
+            f'  touch "{encoded}"; cat /dev/zero > "{disk / "filler"}" 2>/dev/null; exit 0;;\nesac\n'
+            f'exec "{ffmpeg_path()}" "$@"\n'
+        )
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+        result = footaudio("render", "-m", "3", "-o", str(target), env={**os.environ, "FOOTAUDIO_FFMPEG": str(wrapper)})
+        assert (result.returncode, result.stderr) == (
+            1,
+            f"Error: the disk is full while writing {target}; free some space and try again.\n",
+        )
+        assert encoded.exists()  # the encoder finished: the write that met the full disk was the tagging
+        assert names(disk) == ["filler", "routine.mp3"] and target.read_bytes() == good
     finally:
         subprocess.run(["umount", str(disk)])
 

@@ -649,12 +649,12 @@ def serve(folder: Path | None, lan: bool, port: int) -> None:
       footaudio serve
       footaudio serve out/week --lan
     """
-    from .pipeline import DEFAULT_OUTPUT_DIR
+    from .pipeline import DEFAULT_OUTPUT_DIR, make_folders
     from .serve import run
 
     if folder is None:
         folder = DEFAULT_OUTPUT_DIR
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folders(folder)
     try:
         run(folder, lan=lan, port=port, say=click.echo)
     except (Interrupted, KeyboardInterrupt):

@@ -17,6 +17,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import RenderError, UsageError
 
@@ -31,6 +32,7 @@ __all__ = [
     "publish",
     "read_regular",
     "remove_stale_temporaries",
+    "stop_signals_held",
     "temporary_file",
     "temporary_path",
     "write_atomic",
@@ -93,47 +95,65 @@ def temporary_file(destination: Path) -> Iterator[Path]:
     """
     temporary = temporary_path(destination)
     unlocked = temporary.with_name(temporary.name[: -len(".part")] + ".new")
-    # Ctrl-C or SIGTERM waits until the file is in the block below that removes it: a
-    # signal handled right after os.open returned would leave it behind.
-    mask = _block_stop_signals()
+    handle = -1
+    made: list[Path] = []
     try:
-        handle = os.open(unlocked, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
-        try:
+        # A stop (Ctrl-C, SIGTERM) waits until the file is made and this block's cleanup knows it.
+        with stop_signals_held():
+            handle = os.open(unlocked, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+            made.append(unlocked)
             _lock(handle, blocking=True)
             os.rename(unlocked, temporary)
-        except BaseException:
-            os.close(handle)
-            with contextlib.suppress(OSError):
-                unlocked.unlink()
-            raise
-    except BaseException:
-        _restore_signals(mask)
-        raise
-    try:
-        _held[temporary] = handle
-        _restore_signals(mask)  # a pending stop is handled here, with the cleanup below armed
+            made[:] = [temporary]
+            _held[temporary] = handle
         yield temporary
     finally:
-        _held.pop(temporary, None)
-        with contextlib.suppress(OSError):
-            temporary.unlink()  # the name is this process's alone, whatever is there now
-        os.close(handle)
+        with stop_signals_held():  # a second stop must not cut the cleanup short either
+            _held.pop(temporary, None)
+            for path in made:
+                with contextlib.suppress(OSError):
+                    path.unlink()  # the name is this process's alone, whatever is there now
+            if handle >= 0:
+                os.close(handle)
 
 
-def _block_stop_signals() -> object:
-    """Hold back SIGINT and SIGTERM (POSIX); return what to restore."""
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Hold back SIGINT and SIGTERM until the block ends; then handle them as usual.
+
+    For the few lines that make something only a ``finally`` can undo (a temporary file, a
+    child process) and the lines that undo it. Blocking the signals (``pthread_sigmask``) is not
+    enough: the kernel hands a process's signal to any thread that does not block it (a watchdog,
+    a queue's feeder), and Python then runs the handler in the main thread all the same. So the
+    handlers are swapped for one that only notes the signal, and a noted signal is raised again
+    once they are back. Python runs handlers in the main thread only, so nothing in any other
+    thread can be interrupted: there this holds nothing.
+    """
     import signal
+    import threading
 
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
 
+    def note(signum: int, frame: object) -> None:
+        if signum not in noted:
+            noted.append(signum)
 
-def _restore_signals(mask: object) -> None:
-    import signal
-
-    if mask is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # type: ignore[arg-type]
+    previous: dict[int, Any] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if handler is not None:  # None: installed outside Python, cannot be put back
+                previous[signum] = handler
+                signal.signal(signum, note)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in noted:
+            signal.raise_signal(signum)  # the real handler runs now, with the caller's cleanup armed
 
 
 _held: dict[Path, int] = {}

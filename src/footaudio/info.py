@@ -9,7 +9,7 @@ from typing import Any
 
 from .audio.loudness import Loudness, measure
 from .audio.mp3 import read_stream
-from .audio.tags import SETTINGS_TAG, read_chapters, settings_payload
+from .audio.tags import SETTINGS_TAG, read_chapters, settings_payload, written_length_ms
 from .errors import UsageError
 from .settings import AudioOptions, Settings
 
@@ -166,10 +166,6 @@ def info(path: Path | str) -> RoutineInfo:
         options = AudioOptions(**payload.get("audio", {}))
     except (ValueError, KeyError, TypeError, UsageError):
         raise UsageError(f"{path} has a damaged footaudio settings tag; render it again.") from None
-    try:
-        written = int(tags["TLEN"].text[0]) if "TLEN" in tags else None
-    except (ValueError, IndexError):
-        written = None
     stream: Any = audio.info
     chapters = [Chapter(chapter.start_ms, chapter.title) for chapter in read_chapters(tags)]
     channels = "mono" if stream.channels == 1 else f"{stream.channels} channels"
@@ -184,7 +180,7 @@ def info(path: Path | str) -> RoutineInfo:
         audio_format=f"MPEG-{stream.version:g} Layer {stream.layer}, {stream.sample_rate} Hz, "
         f"{stream.bitrate // 1000} kbit/s, {channels}",
         length_ms=_gapless_length_ms(path, stream),
-        written_length_ms=written,
+        written_length_ms=written_length_ms(audio.tags),
         loudness=measure(path),
         chapters=tuple(chapters),
     )

@@ -20,7 +20,16 @@ from .settings import MAX_MINUTES, AudioOptions, Settings, minutes_phrase
 from .speech.cache import ClipCache, Clips, synthesize_clips
 from .speech.engine import Synthesizer, choose_voice, default_synthesizer
 
-__all__ = ["DEFAULT_OUTPUT_DIR", "RenderResult", "Routine", "build_script", "default_output", "plan", "render"]
+__all__ = [
+    "DEFAULT_OUTPUT_DIR",
+    "RenderResult",
+    "Routine",
+    "build_script",
+    "default_output",
+    "make_folders",
+    "plan",
+    "render",
+]
 
 DEFAULT_OUTPUT_DIR = Path("out")
 Progress = Callable[[str, int, int], None]
@@ -178,7 +187,7 @@ def render(
             "or render into another folder."
         )
     options.cover_image()  # a bad cover fails now, before any folder is made
-    created = _make_folders(destination.parent)
+    created = make_folders(destination.parent)
     try:
         return _render_into(destination, settings, options, templates, synthesizer, cache, progress, set_context, force)
     except BaseException:
@@ -188,8 +197,12 @@ def render(
         raise
 
 
-def _make_folders(folder: Path) -> list[Path]:
-    """Create ``folder`` and any missing parents; return the ones made, outermost first."""
+def make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and any missing parents; return the ones made, outermost first.
+
+    A folder that cannot be made raises :class:`UsageError` (and those made on the way are
+    removed); the caller removes the returned ones again if its work fails.
+    """
     missing = []
     while not folder.exists():
         missing.append(folder)

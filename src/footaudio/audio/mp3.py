@@ -21,7 +21,7 @@ from typing import Any
 from mutagen import MutagenError
 
 from ..errors import EngineError, RenderError, UsageError
-from ..files import publish, temporary_file, temporary_path
+from ..files import publish, stop_signals_held, temporary_file, temporary_path
 from ..speech.mastering import SILENT_LUFS
 from ..tools import FFMPEG_TIMEOUT_ENV, ffmpeg_time_limit, find_ffmpeg
 from .mixing import CHANNELS, SAMPLE_RATE
@@ -326,12 +326,15 @@ def _encode(
     watchdog: _Watchdog | None = None
     sent = 0
     try:
-        try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise EngineError(
-                f"ffmpeg at {ffmpeg} does not run ({exc.strerror}); reinstall it or set FOOTAUDIO_FFMPEG."
-            ) from exc
+        # ffmpeg opens the temporary file by name: a stop handled inside Popen, before
+        # ``process`` is set, would leave it running, making the file again after it was removed.
+        with stop_signals_held():
+            try:
+                process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            except OSError as exc:
+                raise EngineError(
+                    f"ffmpeg at {ffmpeg} does not run ({exc.strerror}); reinstall it or set FOOTAUDIO_FFMPEG."
+                ) from exc
         stdin = process.stdin
         assert stdin is not None
         watchdog = _Watchdog(process, ffmpeg_time_limit())
@@ -380,13 +383,14 @@ def _encode(
         ) from exc
     finally:
         if process is not None:
-            if watchdog is not None:
-                watchdog.stop()
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            for stream in (process.stdin, process.stderr):
-                # Unflushed audio meets a closed pipe here; that is expected after a failure.
-                with contextlib.suppress(OSError, ValueError):
-                    if stream is not None:
-                        stream.close()
+            with stop_signals_held():  # ffmpeg is gone before the temporary file is removed
+                if watchdog is not None:
+                    watchdog.stop()
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                for stream in (process.stdin, process.stderr):
+                    # Unflushed audio meets a closed pipe here; that is expected after a failure.
+                    with contextlib.suppress(OSError, ValueError):
+                        if stream is not None:
+                            stream.close()

@@ -22,6 +22,7 @@ __all__ = [
     "read_settings_tag",
     "settings_payload",
     "write_tags",
+    "written_length_ms",
 ]
 
 SETTINGS_TAG = "footaudio-settings"
@@ -222,6 +223,20 @@ def settings_payload(id3: Any) -> dict | None:
     except (ValueError, IndexError, RecursionError):
         return None
     return payload if isinstance(payload, dict) else None
+
+
+def written_length_ms(id3: Any) -> int | None:
+    """The routine's length in milliseconds as written into a loaded ID3 tag (``TLEN``).
+
+    ``None`` if there is none or it is not a whole number (a damaged or forged tag).
+    """
+    frame = id3.get("TLEN") if id3 is not None else None
+    if frame is None:
+        return None
+    try:
+        return int(str(frame.text[0]).strip())
+    except (ValueError, IndexError, AttributeError):
+        return None
 
 
 def read_settings_tag(path: Path) -> dict | None:

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..audio.tags import read_chapters, settings_payload
+from ..audio.tags import read_chapters, settings_payload, written_length_ms
 from ..sets.feed import Chapter, Episode
 
 __all__ = ["Library", "RoutineFile"]
@@ -86,10 +86,7 @@ def _read(root: Path, path: Path, stat: os.stat_result) -> RoutineFile:
     if tags is not None:
         stored = settings_payload(tags) or {}
         title = str(tags.get("TIT2", title))
-        try:
-            length_ms = int(str(tags.get("TLEN", "0")))
-        except ValueError:
-            length_ms = 0
+        length_ms = written_length_ms(tags) or 0
         album = str(tags["TALB"]) if "TALB" in tags else None
         try:
             track = int(str(tags["TRCK"]).split("/")[0]) if "TRCK" in tags else None

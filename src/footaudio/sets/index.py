@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..audio.tags import read_chapters, settings_payload
+from ..audio.tags import read_chapters, settings_payload, written_length_ms
 from ..errors import RenderError, UsageError
 from ..files import read_regular, write_atomic
 from .setfile import RoutineSet
@@ -135,7 +135,7 @@ def write_index(
                 "file": spec.filename,
                 "track": spec.track,
                 "title": str(tags.get("TIT2", spec.settings.title)),
-                "length_ms": _length_ms(tags),
+                "length_ms": max(0, written_length_ms(tags) or 0),
                 "settings": stored.get("settings", spec.settings.to_dict()),
                 "audio": stored.get("audio", spec.options.to_dict()),
                 "inputs": stored.get("inputs"),
@@ -163,14 +163,6 @@ def write_index(
             f"cannot write the index files in {folder} ({exc.strerror or exc}); check the folder and free space."
         ) from None
     return missing
-
-
-def _length_ms(tags: Any) -> int:
-    """The TLEN tag in milliseconds; 0 if missing or not a number (a damaged or forged tag)."""
-    try:
-        return max(0, int(str(tags.get("TLEN", "0")) or 0))
-    except ValueError:
-        return 0
 
 
 def _feed(routine_set: RoutineSet, folder: Path, entries: list[dict[str, Any]], feed_url: str) -> str:

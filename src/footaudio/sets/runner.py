@@ -46,6 +46,12 @@ BatchProgress = Callable[[str, int, int], None]
 _AUDIO_REPORT_S = 0.25
 """How often a worker reports how far its encoding has got."""
 
+_STOP_AGAIN_S = 2.0
+"""A worker still rendering this long after a stop is stopped again (see ``_worker_started``)."""
+
+_STOP_WAIT_S = 10.0
+"""How long stopped workers get to clean up and exit before they are killed."""
+
 
 @dataclass(frozen=True)
 class RoutineOutcome:
@@ -153,18 +159,20 @@ def _stored_inputs(path: Path) -> str | None:
     from mutagen.id3 import ID3
 
     from ..audio.mp3 import read_stream
-    from ..audio.tags import settings_payload
+    from ..audio.tags import settings_payload, written_length_ms
 
     if not path.is_file() or path.is_symlink():
         return None
     try:
         tags = ID3(str(path))
-        written_ms = int(str(tags["TLEN"].text[0]))
-    except (MutagenError, OSError, KeyError, IndexError, ValueError):
+    except (MutagenError, OSError):
         return None
     stored = settings_payload(tags)
+    written_ms = written_length_ms(tags)
+    if not stored or written_ms is None:
+        return None
     stream = read_stream(path)
-    if not stored or stream is None or abs(stream.ms - written_ms) > 1:
+    if stream is None or abs(stream.ms - written_ms) > 1:
         return None
     inputs = stored.get("inputs")
     return inputs if isinstance(inputs, str) else None
@@ -189,19 +197,22 @@ def _worker_started(parent: int, progress_queue: Any = None) -> None:
     import signal
     import threading
 
-    stopping = False
+    stopped_at: float | None = None
 
     global _progress_queue
     _progress_queue = progress_queue
 
     def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
+        nonlocal stopped_at
         if not _busy:
             os._exit(130)
-        # Once: a second signal (Ctrl-C reaching the group and the pool stopping its workers,
-        # the parent's death) must not cut short the cleanup the first one started.
-        if not stopping:
-            stopping = True
+        # A signal soon after the first (Ctrl-C reaching the group, then the pool stopping its
+        # workers; the parent's death, then the watchdog) must not cut short the cleanup the first
+        # one started, which takes milliseconds. A worker still rendering long after lost the first:
+        # Python drops an exception raised where the handler happened to run inside a finalizer.
+        now = time.monotonic()
+        if stopped_at is None or now - stopped_at > _STOP_AGAIN_S:
+            stopped_at = now
             raise Interrupted(signum)
 
     signal.signal(signal.SIGTERM, stop)
@@ -218,7 +229,9 @@ def _worker_started(parent: int, progress_queue: Any = None) -> None:
     def watchdog() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
-        os.kill(os.getpid(), signal.SIGTERM)
+        while True:  # until the worker has exited (see ``stop``)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(_STOP_AGAIN_S / 2)
 
     threading.Thread(target=watchdog, name="footaudio-watchdog", daemon=True).start()
 
@@ -248,27 +261,30 @@ def _render_job(job: dict[str, Any], encoded: Callable[[int, int], None] | None 
 
     global _busy
     started = time.monotonic()
-    _busy = True
     try:
-        result = render(
-            job["settings"],
-            job["path"],
-            options=job["options"],
-            templates=job["templates"],
-            set_context=job["set_context"],
-            force=job["force"],
-            progress=progress,
-        )
-    except FootaudioError as exc:
-        return {"ok": False, "error": exc.message}
-    except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        _busy = True
+        try:
+            result = render(
+                job["settings"],
+                job["path"],
+                options=job["options"],
+                templates=job["templates"],
+                set_context=job["set_context"],
+                force=job["force"],
+                progress=progress,
+            )
+        except FootaudioError as exc:
+            return {"ok": False, "error": exc.message}
+        except Exception as exc:
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            _busy = False
     except Interrupted:
+        # Wherever the stop met the render (even while a failure was being reported), its
+        # cleanup has run. The pool would hand the worker its next routine: exit instead.
         if multiprocessing.parent_process() is None:
             raise  # rendering in the batch process itself
-        os._exit(130)  # the render's cleanup has run; take no further routine
-    finally:
-        _busy = False
+        os._exit(130)
     problems = check_pacing(result.routine.timeline, job["settings"]).problems
     return {"ok": True, "seconds": time.monotonic() - started, "broken_rules": problems}
 
@@ -366,11 +382,11 @@ def run_batch(
     check_templates_dir(templates)
     if feed_url is not None:
         check_feed_url(feed_url)
-    from ..pipeline import _make_folders
+    from ..pipeline import make_folders
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file, not a folder; choose another --output.")
-    created = _make_folders(folder)
+    created = make_folders(folder)
     try:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise UsageError(f"folder {folder} is not writable; choose another output folder.")
@@ -560,14 +576,23 @@ def _render_all(
 
 
 def _stop_workers(pool: ProcessPoolExecutor, workers: list[Any]) -> None:
-    """Stop every worker now: each removes its temporary files and exits; none takes another routine."""
-    for worker in workers:
+    """Stop every worker now: each removes its temporary files and exits; none takes another routine.
+
+    The stop is repeated while a worker lives on, in case it lost the first (see ``_worker_started``).
+    """
+    from multiprocessing.connection import wait as exits
+
+    deadline = time.monotonic() + _STOP_WAIT_S
+    alive = list(workers)
+    while alive and time.monotonic() < deadline:
+        for worker in alive:
+            with contextlib.suppress(OSError, ValueError):
+                worker.terminate()  # SIGTERM: the worker unwinds its render and exits
+        exits([worker.sentinel for worker in alive], timeout=min(_STOP_AGAIN_S / 2, deadline - time.monotonic()))
+        alive = [worker for worker in alive if worker.is_alive()]
+    for worker in alive:
         with contextlib.suppress(OSError, ValueError):
-            worker.terminate()  # SIGTERM: the worker unwinds its render and exits
-    deadline = time.monotonic() + 10
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.is_alive():
             worker.kill()
-            worker.join(1)
+    for worker in workers:
+        worker.join(1)
     pool.shutdown(wait=False, cancel_futures=True)
