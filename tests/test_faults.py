@@ -47,7 +47,7 @@ def spawn(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
     )
 
 
-def wait_for(condition, seconds: float = 120) -> None:
+def wait_for(condition, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
@@ -157,7 +157,9 @@ def test_a_render_in_another_pid_namespace_and_host_leaves_a_live_render_alone(t
         ('cat >/dev/null; head -c 500000 /dev/urandom > "$last"; exit 0', "no valid MP3"),
         ("cat >/dev/null; exit 0", "no valid MP3"),
         (
-            '"' + "{ffmpeg}" + '" "$@" || exit 1; head -c 20000 "$last" > "$last.cut"; mv "$last.cut" "$last"; exit 0',
+            # Only the encoder's file is cut; a loudness measurement writes to pipe:1 and passes through.
+            '"' + "{ffmpeg}" + '" "$@" || exit 1; case "$last" in pipe:*) exit 0;; esac; '
+            'head -c 20000 "$last" > "$last.cut"; mv "$last.cut" "$last"; exit 0',
             "no valid MP3",
         ),
     ],
