@@ -17,8 +17,12 @@ __all__ = ["LEXICON", "lexicon_for", "respell", "substitute"]
 LEXICON: dict[str, dict[str, str]] = {
     # Key: an engine id (every voice of it), or "engine-id voice-id" (that voice, on top).
     # Value: word (any case, whole words only) -> what the engine says instead.
-    # eSpeak NG: "Giver" is heard as "give her", "notice" as "know this".
-    "pyttsx3-espeak": {"giver": "givver", "notice": "noetis"},
+    "pyttsx3-espeak": {},
+    # eSpeak NG's American English, the default voice: "Giver" is heard as "give her" and a
+    # sentence-opening "Notice" as "know this" or "and all this". Measured on this voice only
+    # (scripts/listen.py, Whisper base, 130 wpm); an earlier "givver" helped the British voice
+    # but not this one.
+    "pyttsx3-espeak gmw/en-us": {"giver": "giv-er", "notice": "nohtiss"},
     "piper-en_US-joe-medium": {},
 }
 """Respellings per engine id and voice; measured by ``scripts/listen.py``."""
