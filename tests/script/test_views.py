@@ -1,4 +1,5 @@
 import json
+import re
 import xml.etree.ElementTree as ET
 
 from footaudio import Settings, plan
@@ -57,3 +58,29 @@ def test_text_view_has_times_steps_and_the_end(fake_synth, cache):
 
 def test_clock():
     assert [clock(ms) for ms in (0, 61_250, 3_600_000 + 5_000)] == ["00:00.0", "01:01.2", "1:00:05.0"]
+
+
+def test_a_lexicon_word_is_spoken_as_its_alias_and_shown_as_written(fake_synth, cache, monkeypatch):
+    from footaudio.script import lexicon
+
+    monkeypatch.setitem(lexicon.LEXICON, "fake", {"giver": "givver"})
+    settings, routine = planned(fake_synth, cache, minutes=7, mode="partner", pressure="firm")
+    with_giver = [s for s in routine.script.sentences if re.search(r"\bgiver\b", s.text, re.IGNORECASE)]
+    assert with_giver, "the partner routine names the giver"
+    assert [s for s in routine.script.sentences if s.subs] == with_giver
+    for sentence in with_giver:
+        assert not re.search(r"\bgiver\b", sentence.spoken, re.IGNORECASE)
+        assert re.search(r"\bgivver\b", sentence.spoken, re.IGNORECASE)
+        assert routine.clips.ms(sentence) == fake_clip_ms(sentence.spoken)
+    spoken = {text for text, _, _ in fake_synth.calls}
+    assert all(s.spoken in spoken and s.text not in spoken for s in with_giver)
+    # Every text view shows the word as written.
+    assert "givver" not in as_text(routine.timeline).lower()
+    assert "givver" not in json.dumps([i.get("text") for i in json.loads(as_json(routine.timeline, settings))["items"]])
+    # The SSML view says it with <sub alias>, and stays SSML 1.1 with the written text inside.
+    root = ET.fromstring(as_ssml(routine.timeline, settings))
+    subs = list(root.iter(f"{{{SSML_NS}}}sub"))
+    assert subs and {(el.get("alias").lower(), el.text.lower()) for el in subs} == {("givver", "giver")}
+    assert all(not len(el) for el in subs)
+    sentences = ["".join(el.itertext()) for el in root.iter(f"{{{SSML_NS}}}s")]
+    assert sentences == [i.text for i in routine.timeline.items if i.kind == "speech"]

@@ -184,3 +184,38 @@ def test_pacing_rules_hold_with_real_speech_lengths(settings):
     report = check_pacing(plan(settings).timeline, settings)
     assert report.problems == ()
     assert 0.15 <= report.speech_share <= 0.45
+
+
+def test_the_lexicon_changes_what_espeak_says_but_not_what_is_shown(tmp_path):
+    """The shipped respelling of "giver" reaches eSpeak; captions and views keep the word."""
+    import re
+    import wave
+
+    from footaudio import plan
+    from footaudio.script.lexicon import lexicon_for
+    from footaudio.script.views import as_ssml, as_text
+    from footaudio.speech.pyttsx3_engine import ESPEAK_PREFERRED_VOICE
+
+    synthesizer = Pyttsx3Synthesizer()
+    if synthesizer.engine_id != "pyttsx3-espeak":
+        pytest.skip("the measured respellings are eSpeak NG's")
+    entries = lexicon_for(synthesizer.engine_id, ESPEAK_PREFERRED_VOICE)
+    assert "giver" in entries
+    settings = Settings(minutes=5, mode="partner", engine="pyttsx3")
+    cache = ClipCache(tmp_path / "clips")
+    try:
+        routine = plan(settings, synthesizer=synthesizer, cache=cache)
+        givers = [s for s in routine.script.sentences if re.search(r"\bgiver\b", s.text, re.IGNORECASE)]
+        assert givers and all(s.subs for s in givers)
+        sentence = givers[0]
+        written, _ = cache.get_or_make(synthesizer, sentence.text, ESPEAK_PREFERRED_VOICE, settings.rate)
+    finally:
+        synthesizer.close()
+    spoken = routine.clips.by_sentence[sentence]
+    assert entries["giver"] in sentence.spoken.lower() and "giver" in sentence.text.lower()
+    assert spoken.path == cache.path_for(synthesizer.engine_id, ESPEAK_PREFERRED_VOICE, settings.rate, sentence.spoken)
+    with wave.open(str(spoken.path)) as a, wave.open(str(written.path)) as b:
+        assert a.readframes(a.getnframes()) != b.readframes(b.getnframes())
+    text = as_text(routine.timeline)
+    assert sentence.text in text and entries["giver"] not in text.lower()
+    assert f'<sub alias="{entries["giver"]}">giver</sub>' in as_ssml(routine.timeline, settings).lower()

@@ -1,18 +1,22 @@
 """The script stage: SSML text (from the templates) parsed into a typed, flat script.
 
 footaudio reads a subset of W3C SSML 1.1 (``speak``, ``p``, ``s``, ``break``,
-``mark``, ``audio``, ``prosody``) plus one element of its own, ``fa:hold``: the
-flexible time in which the listener does a step.
+``mark``, ``audio``, ``prosody``, ``sub``) plus one element of its own, ``fa:hold``: the
+flexible time in which the listener does a step. ``<sub alias="...">word</sub>`` makes the
+engine say the alias where every text view shows the word; the pronunciation lexicon
+(:mod:`.lexicon`) adds such substitutions to the text nodes as they are read.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from ..errors import TemplateError
+from .lexicon import substitute
 
 __all__ = [
     "FA_NS",
@@ -24,6 +28,7 @@ __all__ = [
     "Script",
     "Sound",
     "Speech",
+    "Sub",
     "parse_ssml",
     "parse_time_ms",
 ]
@@ -54,7 +59,7 @@ PROSODY_RATES = {
     "fast": 1.2,
     "x-fast": 1.4,
 }
-SUPPORTED = "speak, p, s, break, mark, audio, prosody or fa:hold"
+SUPPORTED = "speak, p, s, sub, break, mark, audio, prosody or fa:hold"
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -71,14 +76,44 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Sub:
+    """A stretch of a sentence the engine says differently (``<sub alias="...">``)."""
+
+    start: int
+    """Where the written words start in the sentence's text."""
+
+    end: int
+    """Where they end (exclusive)."""
+
+    alias: str
+    """What the engine says instead."""
+
+
+@dataclass(frozen=True)
 class Speech:
     """One sentence, synthesized as one clip."""
 
     text: str
-    """What is said, plain text."""
+    """What is said, plain text as written: what captions, chapters and every view show."""
 
     rate: float = 1.0
     """Factor on the routine's speech rate (from ``prosody rate``)."""
+
+    subs: tuple[Sub, ...] = ()
+    """Substitutions in ``text``, in order (from ``<sub>`` and the lexicon)."""
+
+    @property
+    def spoken(self) -> str:
+        """What the engine says: ``text`` with each substitution's alias in place of its words."""
+        if not self.subs:
+            return self.text
+        parts: list[str] = []
+        at = 0
+        for sub in self.subs:
+            parts += [self.text[at : sub.start], sub.alias]
+            at = sub.end
+        parts.append(self.text[at:])
+        return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -154,6 +189,11 @@ def _local(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+def _is_sub(element: ET.Element) -> bool:
+    namespace, name = _local(element.tag)
+    return name == "sub" and namespace in (SSML_NS, "")
+
+
 def _prosody_rate(value: str) -> float:
     value = value.strip()
     if value in PROSODY_RATES:
@@ -171,27 +211,80 @@ def _prosody_rate(value: str) -> float:
     )
 
 
-def _text_sentences(text: str | None) -> list[str]:
-    if not text:
-        return []
-    flat = " ".join(text.split())
-    return [part for part in _SENTENCE_END.split(flat) if part]
+_FIRST_SLOT = 0xE000
+"""Private-use characters stand for substitutions while a run of text is split into sentences."""
+
+Piece: TypeAlias = tuple[str, str | None]
+"""Inline text as ``(written, alias)``; the alias is ``None`` for words said as written."""
+
+
+def _sentences(pieces: list[Piece], rate: float, whole: bool = False) -> list[Speech]:
+    """The sentences of a run of inline text; ``whole``: the run is one sentence (an ``<s>``)."""
+    slots: list[Piece] = []
+    joined: list[str] = []
+    for written, alias in pieces:
+        if alias is None:
+            joined.append(written)
+        else:
+            joined.append(chr(_FIRST_SLOT + len(slots)))
+            slots.append((" ".join(written.split()), alias))
+    flat = " ".join("".join(joined).split())
+    parts = [flat] if whole else _SENTENCE_END.split(flat)
+    found: list[Speech] = []
+    for part in parts:
+        if not part:
+            continue
+        text: list[str] = []
+        subs: list[Sub] = []
+        length = 0
+        for char in part:
+            index = ord(char) - _FIRST_SLOT
+            if 0 <= index < len(slots):
+                written, alias = slots[index]
+                subs.append(Sub(length, length + len(written), alias))
+                char = written
+            text.append(char)
+            length += len(char)
+        found.append(Speech("".join(text), rate, tuple(subs)))
+    return found
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, lexicon: Mapping[str, str]) -> None:
         self.items: list[Item] = []
         self.marks: set[str] = set()
+        self.lexicon = lexicon
 
-    def speech(self, text: str | None, rate: float) -> None:
-        for sentence in _text_sentences(text):
-            self.items.append(Speech(sentence, rate))
+    def inline(self, text: str | None) -> list[Piece]:
+        """Text as written, with the lexicon's substitutions."""
+        if not text:
+            return []
+        if any(_FIRST_SLOT <= ord(char) <= 0xF8FF for char in text):
+            raise TemplateError(f"the text {text.strip()[:60]!r} holds a private-use character; remove it.")
+        return substitute(text, self.lexicon)
+
+    def sub(self, element: ET.Element) -> Piece:
+        alias = " ".join(element.get("alias", "").split())
+        written = "".join(element.itertext())
+        if len(element):
+            raise TemplateError(f"<sub> must hold plain text only, not markup: {written.strip()[:60]!r}.")
+        if not alias:
+            raise TemplateError(f'a <sub> has no alias; write <sub alias="what to say">{written.strip()}</sub>.')
+        if not written.strip():
+            raise TemplateError(f"the <sub alias={alias!r}> holds no text; put the written word inside it.")
+        return written, alias
 
     def children(self, element: ET.Element, rate: float) -> None:
-        self.speech(element.text, rate)
+        pieces = self.inline(element.text)
         for child in element:
-            self.element(child, rate)
-            self.speech(child.tail, rate)
+            if _is_sub(child):
+                pieces.append(self.sub(child))
+            else:
+                self.items.extend(_sentences(pieces, rate))
+                pieces = []
+                self.element(child, rate)
+            pieces += self.inline(child.tail)
+        self.items.extend(_sentences(pieces, rate))
 
     def element(self, element: ET.Element, rate: float) -> None:
         namespace, name = _local(element.tag)
@@ -202,11 +295,13 @@ class _Parser:
         elif name == "p":
             self.children(element, rate)
         elif name == "s":
-            text = " ".join("".join(element.itertext()).split())
-            if len(element):
-                raise TemplateError(f"<s> must hold plain text only, not markup: {text[:60]!r}.")
-            if text:
-                self.items.append(Speech(text, rate))
+            pieces = self.inline(element.text)
+            for child in element:
+                if not _is_sub(child):
+                    text = " ".join("".join(element.itertext()).split())
+                    raise TemplateError(f"<s> must hold plain text and <sub> only, not other markup: {text[:60]!r}.")
+                pieces += [self.sub(child), *self.inline(child.tail)]
+            self.items.extend(_sentences(pieces, rate, whole=True))
         elif name == "prosody":
             factor = _prosody_rate(element.get("rate", "medium"))
             self.children(element, rate * factor)
@@ -255,8 +350,12 @@ class _Parser:
         return Hold(weight, min_ms, max_ms)
 
 
-def parse_ssml(text: str, source: str = "script") -> Script:
-    """Parse footaudio SSML into a :class:`Script`; errors name the line."""
+def parse_ssml(text: str, source: str = "script", lexicon: Mapping[str, str] | None = None) -> Script:
+    """Parse footaudio SSML into a :class:`Script`; errors name the line.
+
+    ``lexicon`` (word -> alias, see :func:`.lexicon.lexicon_for`) wraps each listed word of the
+    text nodes as if the template had written ``<sub alias="...">word</sub>``.
+    """
     try:
         root = ET.fromstring(text)
     except UnicodeEncodeError as exc:
@@ -269,7 +368,7 @@ def parse_ssml(text: str, source: str = "script") -> Script:
     namespace, name = _local(root.tag)
     if name != "speak" or namespace != SSML_NS:
         raise TemplateError(f'{source} must have <speak xmlns="{SSML_NS}"> as its root element.')
-    parser = _Parser()
+    parser = _Parser(lexicon or {})
     parser.children(root, 1.0)
     if not any(isinstance(item, Speech) for item in parser.items):
         raise TemplateError(f"{source} contains no sentences; a routine needs narration.")

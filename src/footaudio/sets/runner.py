@@ -129,9 +129,11 @@ def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
 
 def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: str) -> str:
     """A digest of everything a routine's file is made from; a change means a new render."""
+    from ..script.lexicon import LEXICON
     from ..speech.engine import default_synthesizer
     from ..tools import find_ffmpeg
 
+    engine_id = default_synthesizer(spec.settings.engine).engine_id
     options = spec.options.to_dict()
     if spec.options.cover is not None:
         cover = spec.options.cover_image()
@@ -142,10 +144,14 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: st
         "album": album,
         "track": [spec.track, total],
         "templates": template_digest,
-        "engine": default_synthesizer(spec.settings.engine).engine_id,
+        "engine": engine_id,
         "ffmpeg": find_ffmpeg().version,
         "footaudio": __version__,
     }
+    # The engine's respellings (all its voices'): a changed entry changes what is spoken.
+    lexicon = {key: entries for key, entries in LEXICON.items() if key.split(" ")[0] == engine_id and entries}
+    if lexicon:
+        material["lexicon"] = lexicon
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
@@ -300,6 +306,7 @@ def _presynthesize(
     from concurrent.futures import ThreadPoolExecutor
 
     from ..pipeline import build_script
+    from ..script.lexicon import lexicon_for
     from ..speech.cache import ClipCache, sentence_rate
     from ..speech.engine import choose_voice, default_synthesizer, engine_choice
     from ..speech.pyttsx3_engine import Pyttsx3Synthesizer
@@ -309,11 +316,12 @@ def _presynthesize(
         progress("plan", 0, len(routines))
     for planned, spec in enumerate(routines, start=1):
         engine, _ = engine_choice(spec.settings.engine)
-        voice = choose_voice(default_synthesizer(engine), spec.settings.voice)
-        _, script = build_script(spec.settings, templates)
+        synthesizer = default_synthesizer(engine)
+        voice = choose_voice(synthesizer, spec.settings.voice)
+        _, script = build_script(spec.settings, templates, lexicon_for(synthesizer.engine_id, voice))
         requests = wanted.setdefault((engine, voice), {})
         for sentence in script.sentences:
-            requests[(sentence.text, sentence_rate(spec.settings, sentence))] = None
+            requests[(sentence.spoken, sentence_rate(spec.settings, sentence))] = None
         if progress is not None:
             progress("plan", planned, len(routines))
     cache = ClipCache()

@@ -314,7 +314,7 @@ class Clips:
     """The clip of every sentence of a script."""
 
     by_sentence: dict[Speech, Clip]
-    """Clip for each distinct sentence (text and rate)."""
+    """Clip for each distinct sentence (text, rate and substitutions)."""
 
     synthesized: int
     """How many clips had to be synthesized (the rest came from the cache)."""
@@ -340,7 +340,8 @@ def synthesize_clips(
     """Synthesize (or fetch from the cache) every distinct sentence of ``script``."""
     cache = cache or ClipCache()
     sentences = list(dict.fromkeys(script.sentences))
-    requests = [(sentence.text, sentence_rate(settings, sentence)) for sentence in sentences]
+    # The clip follows what is spoken: a lexicon alias changes the clip, not the written text.
+    requests = [(sentence.spoken, sentence_rate(settings, sentence)) for sentence in sentences]
     results = cache.get_many(synthesizer, requests, voice, progress)
     by_sentence = {sentence: clip for sentence, (clip, _) in zip(sentences, results, strict=True)}
     return Clips(by_sentence, sum(made for _, made in results))

@@ -1,0 +1,72 @@
+"""The pronunciation lexicon: words an engine says badly, and what to make it say instead.
+
+Each entry works as ``<sub alias="...">word</sub>`` in the SSML: the engine speaks the alias,
+every text view (captions, chapters, ``script``) shows the word, and ``script --format ssml``
+shows the ``<sub>``. Entries are kept only where ``scripts/listen.py`` measured fewer word
+errors with them than without, per engine and voice: a respelling that helps one voice can
+hurt another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = ["LEXICON", "lexicon_for", "respell", "substitute"]
+
+LEXICON: dict[str, dict[str, str]] = {
+    # Key: an engine id (every voice of it), or "engine-id voice-id" (that voice, on top).
+    # Value: word (any case, whole words only) -> what the engine says instead.
+    "pyttsx3-espeak": {},
+    # eSpeak NG's American English, the default voice: "Giver" is heard as "give her" and a
+    # sentence-opening "Notice" as "know this" or "and all this". Measured on this voice only
+    # (scripts/listen.py, Whisper base, 130 wpm); an earlier "givver" helped the British voice
+    # but not this one.
+    "pyttsx3-espeak gmw/en-us": {"giver": "giv-er", "notice": "nohtiss"},
+    "piper-en_US-joe-medium": {},
+}
+"""Respellings per engine id and voice; measured by ``scripts/listen.py``."""
+
+
+def lexicon_for(engine_id: str, voice: str | None) -> dict[str, str]:
+    """The respellings for ``voice`` of the engine ``engine_id`` (the engine's, then the voice's own)."""
+    entries = dict(LEXICON.get(engine_id, {}))
+    if voice is not None:
+        entries.update(LEXICON.get(f"{engine_id} {voice}", {}))
+    return entries
+
+
+def _pattern(lexicon: Mapping[str, str]) -> re.Pattern[str] | None:
+    if not lexicon:
+        return None
+    words = sorted(lexicon, key=len, reverse=True)
+    # Whole words: "giver's" holds giver, "givers" and "forgiver" do not.
+    return re.compile(r"(?<![\w'-])(" + "|".join(map(re.escape, words)) + r")(?![\w-])", re.IGNORECASE)
+
+
+def _alias(word: str, lexicon: Mapping[str, str]) -> str:
+    alias = lexicon[word.lower()]
+    return alias[:1].upper() + alias[1:] if word[:1].isupper() else alias
+
+
+def substitute(text: str, lexicon: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """``text`` cut into ``(written, alias)`` pieces: an alias for each lexicon word, ``None`` between."""
+    lexicon = {word.lower(): alias for word, alias in lexicon.items()}
+    pattern = _pattern(lexicon)
+    if pattern is None:
+        return [(text, None)]
+    pieces: list[tuple[str, str | None]] = []
+    at = 0
+    for match in pattern.finditer(text):
+        if match.start() > at:
+            pieces.append((text[at : match.start()], None))
+        pieces.append((match.group(), _alias(match.group(), lexicon)))
+        at = match.end()
+    if at < len(text) or not pieces:
+        pieces.append((text[at:], None))
+    return pieces
+
+
+def respell(text: str, lexicon: Mapping[str, str]) -> str:
+    """What the engine says for ``text`` with ``lexicon`` applied (as plain text)."""
+    return "".join(alias if alias is not None else written for written, alias in substitute(text, lexicon))
