@@ -143,7 +143,7 @@ def stop_signals_held() -> Iterator[None]:
 
     previous: dict[int, Any] = {}
     try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (int(signal.SIGINT), int(signal.SIGTERM)):
             handler = signal.getsignal(signum)
             if handler is not None:  # None: installed outside Python, cannot be put back
                 previous[signum] = handler

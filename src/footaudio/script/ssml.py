@@ -220,7 +220,7 @@ Piece: TypeAlias = tuple[str, str | None]
 
 def _sentences(pieces: list[Piece], rate: float, whole: bool = False) -> list[Speech]:
     """The sentences of a run of inline text; ``whole``: the run is one sentence (an ``<s>``)."""
-    slots: list[Piece] = []
+    slots: list[tuple[str, str]] = []
     joined: list[str] = []
     for written, alias in pieces:
         if alias is None:

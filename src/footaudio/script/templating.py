@@ -16,13 +16,15 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import TemplateError
 from ..settings import Settings
 from .planning import HoldSpec, RoutinePlan
 
 __all__ = ["ENTRY_TEMPLATE", "Wording", "render_ssml"]
+
+_T = TypeVar("_T")
 
 ENTRY_TEMPLATE = "routine.ssml.j2"
 RENDER_TIME_LIMIT_S = 10.0
@@ -71,7 +73,7 @@ class Wording:
             return options
         return self._random.choice(list(options))
 
-    def shuffle(self, options: Sequence[object]) -> list[object]:
+    def shuffle(self, options: Sequence[_T]) -> list[_T]:
         """``options`` in a seeded order."""
         shuffled = list(options)
         self._random.shuffle(shuffled)
