@@ -88,9 +88,10 @@ class Pyttsx3Synthesizer:
 
     @property
     def preferred_voice(self) -> str | None:
-        """The voice used when none is chosen: eSpeak NG's American English, heard best (scripts/listen.py).
+        """The voice used when none is chosen: eSpeak NG's American English (scripts/listen.py).
 
-        Its British default is heard 3 to 4 points of word error rate worse ("giver" as "give her").
+        With Whisper base its British voices are heard about as well, within the run-to-run noise;
+        the pronunciation lexicon (script/lexicon.py) is measured for this voice.
         """
         return ESPEAK_PREFERRED_VOICE if self.engine_id == "pyttsx3-espeak" else None
 
