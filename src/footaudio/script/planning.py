@@ -229,6 +229,13 @@ class RoutinePlan:
         return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
 
     @property
+    def still_hold(self) -> HoldSpec:
+        """The stillness that ends a foot: long enough to feel it (15 s or more from 15 minutes, 20 s from 30)."""
+        if self.settings.minutes < COMPACT_BELOW_MINUTES:
+            return self.round_hold
+        return HoldSpec(1.2, 20 if self.settings.minutes >= 30 else 15, ROUND_HOLD_MAX_SECONDS)
+
+    @property
     def settle_hold(self) -> HoldSpec:
         """Short holds around the welcome and the switch of feet."""
         if self.settings.minutes >= 30:
