@@ -667,20 +667,20 @@ CASES = [
         "script --templates {tmp}/tpl",
         files=routine("<s>Hi.</s><emphasis>Now.</emphasis>"),
         message="SSML element <emphasis> is not supported by footaudio; "
-        "use speak, p, s, break, mark, audio, prosody or fa:hold.",
+        "use speak, p, s, sub, break, mark, audio, prosody or fa:hold.",
     ),
     case(
         "template-foreign-namespace",
         "script --templates {tmp}/tpl",
         files=routine('<x:foo xmlns:x="urn:y"/><s>Hi.</s>'),
         message="element <foo> in namespace urn:y is not supported; "
-        "use speak, p, s, break, mark, audio, prosody or fa:hold.",
+        "use speak, p, s, sub, break, mark, audio, prosody or fa:hold.",
     ),
     case(
         "template-markup-in-sentence",
         "script --templates {tmp}/tpl",
         files=routine("<s>Hi <break/> there.</s>"),
-        message="<s> must hold plain text only, not markup: 'Hi there.'.",
+        message="<s> must hold plain text and <sub> only, not other markup: 'Hi there.'.",
     ),
     case(
         "template-hold-max-below-min",

@@ -124,6 +124,12 @@ def test_the_lexicon_wraps_whole_words_in_any_case_and_leaves_written_subs_alone
     assert parse_ssml(text).sentences[0].spoken == "Giver, the giver's hands; givers and forgiver."
 
 
+def test_private_use_characters_next_to_a_sub_come_back_as_written():
+    (sentence,) = parse('<s>Rest \ue000 the <sub alias="soal">sole</sub> \ue001.</s>').sentences
+    assert sentence.text == "Rest \ue000 the sole \ue001."
+    assert sentence.spoken == "Rest \ue000 the soal \ue001."
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -132,7 +138,6 @@ def test_the_lexicon_wraps_whole_words_in_any_case_and_leaves_written_subs_alone
         ('<s>Rest the <sub alias="soul"> </sub>.</s>', "the <sub alias='soul'> holds no text"),
         ('<p>Rest <sub alias="x"><break/>y</sub>.</p>', "<sub> must hold plain text only, not markup: 'y'."),
         ("<s>Rest <break/> now.</s>", "<s> must hold plain text and <sub> only, not other markup: 'Rest now.'."),
-        ("<s>Rest \ue001 now.</s>", "holds a private-use character; remove it."),
     ],
 )
 def test_bad_sub_is_a_template_error(body, message):

@@ -212,7 +212,8 @@ def _prosody_rate(value: str) -> float:
 
 
 _FIRST_SLOT = 0xE000
-"""Private-use characters stand for substitutions while a run of text is split into sentences."""
+"""Private-use characters (from here, any the text does not use) stand for substitutions while a run
+of text is split into sentences."""
 
 Piece: TypeAlias = tuple[str, str | None]
 """Inline text as ``(written, alias)``; the alias is ``None`` for words said as written."""
@@ -222,11 +223,17 @@ def _sentences(pieces: list[Piece], rate: float, whole: bool = False) -> list[Sp
     """The sentences of a run of inline text; ``whole``: the run is one sentence (an ``<s>``)."""
     slots: list[tuple[str, str]] = []
     joined: list[str] = []
+    count = sum(1 for _, alias in pieces if alias is not None)
+    # Placeholders the text itself does not use, so any character a sentence holds comes back as written.
+    taken = {ord(char) for written, _ in pieces for char in written if ord(char) >= _FIRST_SLOT}
+    first = _FIRST_SLOT
+    while any(code in taken for code in range(first, first + count)):
+        first += count
     for written, alias in pieces:
         if alias is None:
             joined.append(written)
         else:
-            joined.append(chr(_FIRST_SLOT + len(slots)))
+            joined.append(chr(first + len(slots)))
             slots.append((" ".join(written.split()), alias))
     flat = " ".join("".join(joined).split())
     parts = [flat] if whole else _SENTENCE_END.split(flat)
@@ -238,7 +245,7 @@ def _sentences(pieces: list[Piece], rate: float, whole: bool = False) -> list[Sp
         subs: list[Sub] = []
         length = 0
         for char in part:
-            index = ord(char) - _FIRST_SLOT
+            index = ord(char) - first
             if 0 <= index < len(slots):
                 written, alias = slots[index]
                 subs.append(Sub(length, length + len(written), alias))
@@ -259,8 +266,6 @@ class _Parser:
         """Text as written, with the lexicon's substitutions."""
         if not text:
             return []
-        if any(_FIRST_SLOT <= ord(char) <= 0xF8FF for char in text):
-            raise TemplateError(f"the text {text.strip()[:60]!r} holds a private-use character; remove it.")
         return substitute(text, self.lexicon)
 
     def sub(self, element: ET.Element) -> Piece:
