@@ -22,7 +22,7 @@ from footaudio.settings import MAX_MINUTES
 
 from ..conftest import fake_clip_ms
 
-GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, MAX_MINUTES)
+GRID_MINUTES = (3, 5, 6, 7.5, 10, 20, 30, 60, MAX_MINUTES)
 SEEDS = (1, 2, 3)
 MODES = ("solo", "partner")
 PRESSURES = ("light", "medium", "firm")

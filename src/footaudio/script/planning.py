@@ -250,6 +250,8 @@ class RoutinePlan:
             return HoldSpec(0.6, 33, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
+        if self.brief:
+            return HoldSpec(0.3, 6, 20)
         # Even a 10-minute closing leaves time for the breaths it asks for.
         return HoldSpec(0.4, 10, 25)
 
