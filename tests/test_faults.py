@@ -129,23 +129,31 @@ def _unshare_works() -> bool:
 
 @pytest.mark.skipif(not _unshare_works(), reason="needs unshare with PID and UTS namespaces (root)")
 def test_a_render_in_another_pid_namespace_and_host_leaves_a_live_render_alone(tmp_path):
-    long = tmp_path / "long.mp3"
-    writer = spawn("render", "-m", "60", "-o", str(long))
-    wait_for(lambda: temporaries(tmp_path) and writer.poll() is None)
-    part = temporaries(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    long = out_dir / "long.mp3"
+    # The writer's encoder waits for a go-ahead, so it is surely alive, its temporary file in place,
+    # while the other render runs (no race against how fast the writer would finish).
+    go = tmp_path / "go"
+    wait = f'case "$last" in *{TEMP_PREFIX}*) while [ ! -e "{go}" ]; do sleep 0.05; done;; esac'
+    env = fake_encoder(tmp_path, wait)
+    writer = spawn("render", "-m", "4", "-o", str(long), env=env)
+    wait_for(lambda: temporaries(out_dir) and writer.poll() is None)
+    part = temporaries(out_dir)
     # The writer's process id does not exist in the new namespace; the hostname differs too.
     other = footaudio(
-        "render", "-m", "3", "-o", str(tmp_path / "short.mp3"),
+        "render", "-m", "3", "-o", str(out_dir / "short.mp3"),
         prefix=("unshare", "--pid", "--fork", "--uts", "sh", "-c", 'hostname other-machine; exec "$0" "$@"'),
     )  # fmt: skip
     assert other.returncode == 0, other.stderr
-    assert writer.poll() is None and all((tmp_path / name).exists() for name in part)
+    assert writer.poll() is None and all((out_dir / name).exists() for name in part)
+    go.touch()
     out, err = writer.communicate(timeout=600)
     assert (writer.returncode, err) == (0, "")
-    assert out.startswith(f"Wrote {long} (") and "3600.000 s" in out
+    assert out.startswith(f"Wrote {long} (") and "240.000 s" in out
     found = read_stream(long)
-    assert found is not None and found.samples == 3600 * 44_100
-    assert names(tmp_path) == ["long.mp3", "short.mp3"]
+    assert found is not None and found.samples == 240 * 44_100
+    assert names(out_dir) == ["long.mp3", "short.mp3"]
 
 
 # 2. A broken encoder never replaces a good file ---------------------------------------------------
