@@ -104,9 +104,11 @@ def test_synthesis_writes_speech_that_lengthens_as_the_rate_falls(piper_synth, t
         assert max(abs(s) for s in samples) > 10_000  # Piper normalizes each sentence to full scale
         frames.append(count)
     assert frames == sorted(frames)
-    # The rate mapping lands near the words per minute asked for (15 words; Piper varies a little).
+    # The rate mapping lands near the words per minute asked for (15 words). Piper's duration predictor
+    # is stochastic: 30 syntheses of this sentence at 140 wpm lasted 5.96 to 6.39 s (141 to 151 wpm),
+    # so the bounds allow 130 to 160 wpm rather than a band the noise crosses now and then.
     seconds_at_140 = frames[1] / 22_050
-    assert 15 / 150 * 60 < seconds_at_140 < 15 / 130 * 60
+    assert 15 / 160 * 60 < seconds_at_140 < 15 / 130 * 60
 
 
 def test_the_bundled_voice_by_id_is_the_default_and_sentences_get_a_pause(piper_synth, tmp_path):
