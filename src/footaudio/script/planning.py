@@ -54,9 +54,6 @@ LONG_WATCH_SECONDS = 160
 CHECK_IN_SECONDS = {"partner": 140, "solo": 160}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
 
-CHANGE_OF_FEET_SECONDS = 0
-"""Nominal time from the end of a foot's last step to the next foot's first question."""
-
 EXTRA_CHECK_IN_SLACK = 0
 """A step asks a second question only when it runs this much past the nominal gap: one question per step."""
 
@@ -360,9 +357,6 @@ class RoutinePlan:
             # instructions and this one's: long instructions next means an earlier question here.
             following = chosen[number][0] if number < len(chosen) else None
             span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
-            if number == len(chosen) and not self.short:
-                # The change of feet (or the closing) and the next foot's start come before the next question.
-                span += CHANGE_OF_FEET_SECONDS
             extra = max(0, math.ceil(span / (self.check_in_seconds + EXTRA_CHECK_IN_SLACK)) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
             for round_number in range(1, rounds + 1):
