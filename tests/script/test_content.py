@@ -62,6 +62,23 @@ def test_longer_routines_add_techniques_until_the_list_is_used_up(mode, pressure
     assert counts[1] >= 3 and counts[2] >= 5 and counts[3] >= 7
 
 
+@pytest.mark.parametrize(
+    ("mode", "pressure", "minutes", "kept"),
+    [
+        # Firm at 10 minutes: the heel, then thumb walking (its signature), not the first two on the list.
+        ("solo", "firm", 10, ["warm-up", "heel-kneading", "thumb-walking", "finishing"]),
+        ("partner", "firm", 10, ["warm-up", "thumb-walking", "finishing"]),
+        # Medium at 30 minutes keeps the ankle rotations and the toes its brief names, in foot order.
+        ("partner", "medium", 30, ["kneading", "heel-circles", "toes", "ankle-circles"]),
+        ("solo", "light", 20, ["strokes", "arch-tracing", "toes"]),
+    ],
+)
+def test_shorter_routines_keep_the_steps_each_pressure_is_known_for(mode, pressure, minutes, kept):
+    _, timeline = planned(Settings(minutes=minutes, mode=mode, pressure=pressure))
+    right = [step.name.split("-", 3)[3] for step in timeline.steps if step.name.startswith("right-")]
+    assert [technique for technique in right if technique in kept] == kept
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_the_preparation_hold_leaves_time_to_prepare(mode):
     for minutes in (5, 10, 60):

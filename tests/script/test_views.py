@@ -1,3 +1,4 @@
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -54,6 +55,19 @@ def test_text_view_has_times_steps_and_the_end(fake_synth, cache):
     assert text.startswith("== Welcome (00:00.0) ==\n[00:00.0] Welcome")
     assert "(chime sound)" in text and "(quiet, " in text
     assert text.rstrip().endswith("[05:00.0] (end)")
+
+
+def test_text_view_shows_quiet_that_runs_on_as_one_stretch_with_every_millisecond(fake_synth, cache):
+    _settings, routine = planned(fake_synth, cache, minutes=10, mode="solo", pressure="firm")
+    lines = as_text(routine.timeline).splitlines()
+    assert not any("(quiet, " in a and "(quiet, " in b for a, b in itertools.pairwise(lines))
+    # At the change of feet the answer's quiet and the settling hold run on: one line, both lengths.
+    switch = lines[lines.index(next(line for line in lines if line.startswith("== Switching feet"))) :]
+    quiet = [line for line in switch[: switch.index("")] if "(quiet, " in line]
+    items = [i for i in routine.timeline.items if i.step == "switch-feet"]
+    last_speech = max(i.end_ms for i in items if i.kind in ("speech", "sound"))
+    tail = sum(i.ms for i in items if i.start_ms >= last_speech)
+    assert quiet[-1].endswith(f"(quiet, {tail / 1000:.0f} s)") and tail > 8000
 
 
 def test_clock():

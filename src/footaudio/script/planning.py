@@ -45,17 +45,23 @@ RECEIVER_SECONDS = 170
 LONG_RECEIVER_SECONDS = 205
 """The same beyond an hour, so fewer lines name a role and the pool lasts."""
 
-WATCH_SECONDS = 120
+WATCH_SECONDS = 150
 """Nominal time between the lines that tell the giver what to watch for (the rule allows 360 s)."""
 
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
+
+PLAIN_PRIORITY = 50
+"""Priority of a technique that names none: after every technique that does, in list order."""
 
 CHECK_IN_SECONDS = {"partner": 140, "solo": 160}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
 
 EXTRA_CHECK_IN_SLACK = 0
 """A step asks a second question only when it runs this much past the nominal gap: one question per step."""
+
+FINISH_CHECK_IN_SLACK = 40
+"""The finishing step may run this much longer before a second question: quiet matters more there."""
 
 WATCH_FROM_MINUTES = 15
 """Routines this long or longer tell the giver what to watch for between the questions."""
@@ -81,6 +87,12 @@ PHASES = ("warm", "main", "deep", "finish")
 
 def _get(technique: Any, key: str) -> Any:
     return technique.get(key) if hasattr(technique, "get") else getattr(technique, key, None)
+
+
+def _priority(technique: Any) -> int:
+    """Which main steps a shorter routine keeps first: the technique's ``priority``, lower first."""
+    priority = _get(technique, "priority")
+    return PLAIN_PRIORITY if priority is None else int(priority)
 
 
 SECONDS_PER_CHARACTER = 0.075
@@ -200,7 +212,7 @@ class RoutinePlan:
     @property
     def boundaries_hold(self) -> HoldSpec:
         """Partner: quiet in which the two agree on boundaries (20 to 30 s)."""
-        return HoldSpec(0.6, 20, 28)
+        return HoldSpec(0.6, 25 if self.settings.minutes >= 30 else 20, 30)
 
     @property
     def first_hold(self) -> HoldSpec:
@@ -298,16 +310,19 @@ class RoutinePlan:
         main = [t for t in techniques if t not in warm and t not in finish]
         if not main:
             main, warm, finish = list(techniques), [], []
-        if self.mini:
-            return [(main[0], "main", 1)]
-        if self.short:
-            return [(main[0], "main", 1)]
+        # A technique's priority (lower first) decides which main steps a shorter routine keeps; the
+        # list's own order still decides when they come.
+        order = sorted(range(len(main)), key=lambda i: (_priority(main[i]), i))
+        ranked = [main[i] for i in order]
+        if self.mini or self.short:
+            return [(ranked[0], "main", 1)]
         # Solo from 10 minutes: two main techniques sit between the warm-up and the finishing.
         least = (4 if self.settings.mode == "solo" else 3) if self.settings.minutes >= 10 else 2
         count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(self.foot_seconds / STEP_SECONDS)))
         chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
         room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
-        chosen += [(t, "main", 1) for t in main[: max(1, room)]]
+        kept = sorted(order[: max(1, room)])
+        chosen += [(main[i], "main", 1) for i in kept]
         extra = min(MAX_DEEP_PASSES, math.ceil(self.foot_seconds / DEEP_STEP_SECONDS) - count)
         if room >= len(main) and extra > 0:
             # Deeper passes go to the pressure's own steps first, then to the shared ones.
@@ -338,7 +353,7 @@ class RoutinePlan:
         # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
         watch_seconds = WATCH_SECONDS if self.settings.minutes <= 60 else LONG_WATCH_SECONDS
         since_watch = watch_seconds * 0.8
-        per_round = STEP_ROUND_SECONDS if self.settings.minutes <= 60 else ROUND_SECONDS
+        per_round = STEP_ROUND_SECONDS if self.settings.minutes < 20 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
             # The step's fixed part: chime, instructions and its first check-in, then the first hold.
@@ -357,7 +372,9 @@ class RoutinePlan:
             # instructions and this one's: long instructions next means an earlier question here.
             following = chosen[number][0] if number < len(chosen) else None
             span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
-            extra = max(0, math.ceil(span / (self.check_in_seconds + EXTRA_CHECK_IN_SLACK)) - 1)
+            # The finishing glides and stillness ask once: the change of feet or the closing comes next.
+            limit = self.check_in_seconds + EXTRA_CHECK_IN_SLACK + (FINISH_CHECK_IN_SLACK if phase == "finish" else 0)
+            extra = max(0, math.ceil(span / limit) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
             for round_number in range(1, rounds + 1):
                 check_in = not self.mini and round_number in asks

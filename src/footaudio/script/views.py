@@ -27,20 +27,32 @@ def as_text(timeline: Timeline) -> str:
     lines: list[str] = []
     steps = {step.name: step for step in timeline.steps}
     current = None
+    # Quiet stretches that follow each other (an answer's quiet, then a hold) read as one.
+    quiet: list[int] = []
+
+    def end_quiet() -> None:
+        if quiet:
+            lines.append(f"[{clock(quiet[0])}] (quiet, {quiet[1] / 1000:.0f} s)")
+            quiet.clear()
+
     for item in timeline.items:
         if item.step != current:
+            end_quiet()
             current = item.step
             step = steps.get(current)
             if step is not None:
                 if lines:
                     lines.append("")
                 lines.append(f"== {step.title} ({clock(step.start_ms)}) ==")
-        if item.kind == "speech":
-            lines.append(f"[{clock(item.start_ms)}] {item.text}")
-        elif item.kind == "sound":
-            lines.append(f"[{clock(item.start_ms)}] ({item.sound} sound)")
+        if item.kind in ("speech", "sound"):
+            end_quiet()
+            text = item.text if item.kind == "speech" else f"({item.sound} sound)"
+            lines.append(f"[{clock(item.start_ms)}] {text}")
+        elif quiet:
+            quiet[1] += item.ms
         elif item.kind == "hold" or item.ms >= 2000:
-            lines.append(f"[{clock(item.start_ms)}] (quiet, {item.ms / 1000:.0f} s)")
+            quiet[:] = [item.start_ms, item.ms]
+    end_quiet()
     lines.append("")
     lines.append(f"[{clock(timeline.total_ms)}] (end)")
     return "\n".join(lines).lstrip("\n") + "\n"
