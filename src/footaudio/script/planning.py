@@ -27,7 +27,7 @@ ROUND_HOLD_MAX_SECONDS = 45
 FIRST_HOLD_SECONDS = (15, 24)
 """Quiet after a step's instructions before its first check-in: the technique runs 15 to 30 s first."""
 
-STEP_SECONDS = 105
+STEP_SECONDS = 115
 """Each this much time on a foot adds one more distinct step, until the list is used up."""
 
 DEEP_STEP_SECONDS = 200
@@ -57,8 +57,9 @@ PLAIN_PRIORITY = 50
 CHECK_IN_SECONDS = {"partner": 140, "solo": 160}
 """Nominal longest time between check-ins; the rules allow 150 s (partner) and 180 s (solo)."""
 
-EXTRA_CHECK_IN_SLACK = 0
-"""A step asks a second question only when it runs this much past the nominal gap: one question per step."""
+EXTRA_CHECK_IN_SLACK = {"partner": 10, "solo": 0}
+"""A step asks a second question only when it runs this much past the nominal gap: one question per step
+(partner steps of about two and a half minutes ask once; solo prompts are already close to their limit)."""
 
 FINISH_CHECK_IN_SLACK = 40
 """The finishing step may run this much longer before a second question: quiet matters more there."""
@@ -373,7 +374,8 @@ class RoutinePlan:
             following = chosen[number][0] if number < len(chosen) else None
             span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
             # The finishing glides and stillness ask once: the change of feet or the closing comes next.
-            limit = self.check_in_seconds + EXTRA_CHECK_IN_SLACK + (FINISH_CHECK_IN_SLACK if phase == "finish" else 0)
+            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] + (FINISH_CHECK_IN_SLACK if phase == "finish" else 0)
+            limit = self.check_in_seconds + slack
             extra = max(0, math.ceil(span / limit) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
             for round_number in range(1, rounds + 1):
