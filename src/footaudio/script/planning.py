@@ -48,6 +48,9 @@ LONG_RECEIVER_SECONDS = 205
 WATCH_SECONDS = 150
 """Nominal time between the lines that tell the giver what to watch for (the rule allows 360 s)."""
 
+SHORT_WATCH_SECONDS = 200
+"""The same under 30 minutes, where check-ins come often and the narration is dense already."""
+
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
@@ -352,7 +355,13 @@ class RoutinePlan:
         receiver_seconds = RECEIVER_SECONDS if self.settings.minutes <= 60 else LONG_RECEIVER_SECONDS
         since_receiver = receiver_seconds * 0.75 if self.brief else 0.0
         # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
-        watch_seconds = WATCH_SECONDS if self.settings.minutes <= 60 else LONG_WATCH_SECONDS
+        watch_seconds = (
+            SHORT_WATCH_SECONDS
+            if self.settings.minutes < 30
+            else WATCH_SECONDS
+            if self.settings.minutes <= 60
+            else LONG_WATCH_SECONDS
+        )
         since_watch = watch_seconds * 0.8
         per_round = STEP_ROUND_SECONDS if self.settings.minutes < 20 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
