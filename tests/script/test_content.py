@@ -68,8 +68,8 @@ def test_longer_routines_add_techniques_until_the_list_is_used_up(mode, pressure
         # Firm at 10 minutes: the heel, then thumb walking (its signature), not the first two on the list.
         ("solo", "firm", 10, ["warm-up", "heel-kneading", "thumb-walking", "finishing"]),
         ("partner", "firm", 10, ["warm-up", "thumb-walking", "finishing"]),
-        # Medium at 30 minutes keeps the ankle rotations and the toes its brief names, in foot order.
-        ("partner", "medium", 30, ["kneading", "heel-circles", "toes", "ankle-circles"]),
+        # Medium at 30 minutes keeps the thumb circles on the ball, the toes and the ankle rotations of its brief.
+        ("partner", "medium", 30, ["kneading", "heel-circles", "ball-of-foot", "toes", "ankle-circles"]),
         ("solo", "light", 30, ["strokes", "arch-tracing", "toes", "ankle-circles"]),
     ],
 )

@@ -42,7 +42,7 @@ HOLD_SCALES = (1.0, 0.7, 1.3, 0.85, 1.15, 0.75, 1.25)
 RECEIVER_SECONDS = 170
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
-LONG_RECEIVER_SECONDS = 205
+LONG_RECEIVER_SECONDS = 195
 """The same beyond an hour, so fewer lines name a role and the pool lasts."""
 
 WATCH_SECONDS = 150
@@ -62,7 +62,8 @@ CHECK_IN_SECONDS = {"partner": 140, "solo": 160}
 
 EXTRA_CHECK_IN_SLACK = {"partner": 10, "solo": 0}
 """A step asks a second question only when it runs this much past the nominal gap: one question per step
-(partner steps of about two and a half minutes ask once; solo prompts are already close to their limit)."""
+(partner steps of about two and a half minutes ask once, up to an hour; solo prompts are already close
+to their limit, and so are the longer steps beyond an hour)."""
 
 FINISH_CHECK_IN_SLACK = 40
 """The finishing step may run this much longer before a second question: quiet matters more there."""
@@ -383,7 +384,8 @@ class RoutinePlan:
             following = chosen[number][0] if number < len(chosen) else None
             span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
             # The finishing glides and stillness ask once: the change of feet or the closing comes next.
-            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] + (FINISH_CHECK_IN_SLACK if phase == "finish" else 0)
+            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if self.settings.minutes <= 60 else 0
+            slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
             limit = self.check_in_seconds + slack
             extra = max(0, math.ceil(span / limit) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}

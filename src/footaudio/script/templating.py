@@ -123,15 +123,13 @@ class Wording:
     def address(self, role: str, *parts: str | Sequence[str]) -> str:
         """A sentence for ``role`` (``giver``, ``receiver``, ``both`` or ``self``), named only on a change.
 
-        Partner routines name who is addressed ("Giver, ...") only when the listener changes, and
-        never before "Ask", which only the giver can do; ``both`` and ``self`` lines never name
-        anyone. A line for both leaves the current listener as it was: it speaks to them too.
+        Partner routines name who is addressed ("Giver, ...") only when the listener changes;
+        ``both`` and ``self`` lines never name anyone. A line for both leaves the current listener
+        as it was: it speaks to them too.
         """
         sentence = self.say(*parts)
-        first = sentence.split(" ", 1)[0]
-        # "Ask: ..." can only be meant for the giver: the receiver is the one asked.
-        asks = role == "giver" and first.rstrip(":") == "Ask"
-        if role in ("giver", "receiver") and role != self._role and sentence and not asks:
+        if role in ("giver", "receiver") and role != self._role and sentence:
+            first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
             sentence = f"{role.capitalize()}, {sentence if keep else sentence[:1].lower() + sentence[1:]}"
         if role != "both":
