@@ -230,7 +230,7 @@ class RoutinePlan:
     def first_hold_at(self, number: int) -> HoldSpec:
         """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s."""
         spec = self.first_hold
-        if self.settings.minutes < 30:
+        if self.settings.minutes < 10:
             return spec
         low = spec.min_s + (number * 5) % 9
         return HoldSpec(spec.weight, low, low + 4)
