@@ -21,6 +21,10 @@ STEP_ROUND_SECONDS = 30
 """A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
 
+DENSE_ROUND_SECONDS = 48
+"""From 20 to 30 minutes, where a step's fixed talk (instructions, question) takes the largest share, a round
+runs longer so the hands get quiet stretches."""
+
 ROUND_HOLD_MAX_SECONDS = 45
 """Longest quiet stretch within a step; with the cue around it no silence passes a minute."""
 
@@ -364,7 +368,8 @@ class RoutinePlan:
             else LONG_WATCH_SECONDS
         )
         since_watch = watch_seconds * 0.8
-        per_round = STEP_ROUND_SECONDS if self.settings.minutes < 20 else ROUND_SECONDS
+        minutes = self.settings.minutes
+        per_round = STEP_ROUND_SECONDS if minutes < 20 else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
             # The step's fixed part: chime, instructions and its first check-in, then the first hold.
@@ -379,6 +384,10 @@ class RoutinePlan:
             # Round 1 asks about the step's technique; further check-ins are spread evenly so that
             # no gap (up to the next step's first question) passes the nominal limit.
             span = rounds * round_seconds + intro + first
+            if self.settings.minutes < 30:
+                # Short steps last about their share of the foot: rounds shorter than nominal shorten the step
+                # (counting them as nominal asked a second question 30 s after the first).
+                span = max(step_seconds, intro + first + rounds * 0.75 * per_round)
             # The gap to the next question also holds the difference between the next step's
             # instructions and this one's: long instructions next means an earlier question here.
             following = chosen[number][0] if number < len(chosen) else None
