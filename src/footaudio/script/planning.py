@@ -236,7 +236,8 @@ class RoutinePlan:
         spec = self.first_hold
         if self.settings.minutes < 10:
             return spec
-        low = spec.min_s + (number * 5) % 9
+        # Compact routines have little time to spare: a second or two of variety there.
+        low = spec.min_s + ((number * 2) % 3 if self.compact else (number * 5) % 9)
         return HoldSpec(spec.weight, low, low + 4)
 
     @property
