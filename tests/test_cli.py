@@ -26,7 +26,8 @@ TOO_LONG = (
 def fake_engine(monkeypatch, tmp_path):
     fake = FakeSynthesizer()
     monkeypatch.setattr("footaudio.pipeline.default_synthesizer", lambda engine="pyttsx3": fake)
-    monkeypatch.setattr("footaudio.speech.engine._synthesizers", {"pyttsx3": fake})
+    # "auto" resolves to Piper when the natural voice is installed: the batch runner must get the fake too.
+    monkeypatch.setattr("footaudio.speech.engine._synthesizers", {"pyttsx3": fake, "piper": fake})
     monkeypatch.setenv("FOOTAUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     return fake

@@ -124,7 +124,8 @@ def at_repository_root(monkeypatch, tmp_path):
     """The repository's own folders, but written files land in a temporary copy of its root."""
     fake = FakeSynthesizer()
     monkeypatch.setattr("footaudio.pipeline.default_synthesizer", lambda engine="pyttsx3": fake)
-    monkeypatch.setattr("footaudio.speech.engine._synthesizers", {"pyttsx3": fake})
+    # "auto" resolves to Piper when the natural voice is installed: the batch runner must get the fake too.
+    monkeypatch.setattr("footaudio.speech.engine._synthesizers", {"pyttsx3": fake, "piper": fake})
     monkeypatch.setenv("FOOTAUDIO_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "root"
     root.mkdir()

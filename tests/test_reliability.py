@@ -21,6 +21,10 @@ from .conftest import decode, ffmpeg_path
 
 pytestmark = pytest.mark.usefixtures("real_engines")
 
+# Interrupting, resuming and sharing the clip cache do not depend on the voice: eSpeak NG speaks a cold
+# routine about ten times faster than the natural voice (tests/speech/test_piper.py renders with that).
+ESPEAK = ("--engine", "pyttsx3")
+
 
 def footaudio(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "footaudio", *args], capture_output=True, text=True, env=env, **kwargs)
@@ -66,7 +70,7 @@ def test_rendering_over_a_footaudio_file_replaces_it_and_an_interrupted_one_keep
     assert first.returncode == 0, first.stderr
     original = target.read_bytes()
     # Replace it with a long render and interrupt that one mid-way: the old file must survive intact.
-    process = spawn("render", "-m", "60", "-o", str(target))
+    process = spawn("render", "-m", "60", *ESPEAK, "-o", str(target))
     wait_for(lambda: leftovers(tmp_path) and process.poll() is None)
     time.sleep(0.2)
     process.send_signal(signal.SIGINT)
@@ -83,7 +87,7 @@ def test_rendering_over_a_footaudio_file_replaces_it_and_an_interrupted_one_keep
 
 def test_after_a_kill_9_the_next_render_cleans_up_and_completes(tmp_path):
     target = tmp_path / "routine.mp3"
-    process = spawn("render", "-m", "60", "-o", str(target))
+    process = spawn("render", "-m", "60", *ESPEAK, "-o", str(target))
     wait_for(lambda: leftovers(tmp_path))
     process.send_signal(signal.SIGKILL)
     process.communicate()
@@ -96,7 +100,7 @@ def test_after_a_kill_9_the_next_render_cleans_up_and_completes(tmp_path):
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_an_interrupted_parallel_batch_keeps_finished_files_and_resumes(tmp_path, how):
     out = tmp_path / "out"
-    args = ["batch", "--minutes", "3,15", "--mode", "solo,partner", "-o", str(out), "--jobs", "2"]
+    args = ["batch", "--minutes", "3,15", "--mode", "solo,partner", *ESPEAK, "-o", str(out), "--jobs", "2"]
     process = spawn(*args)
     wait_for(lambda: len(list(out.glob("*.mp3"))) >= 2 and any(name.endswith(".part") for name in leftovers(out)))
     process.send_signal(how)
@@ -123,7 +127,7 @@ def test_two_processes_filling_the_clip_cache_at_once_stay_correct(tmp_path):
     env = {**os.environ, "FOOTAUDIO_CACHE": str(tmp_path / "cache")}
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "footaudio", "script", "-m", "10", "--mode", "partner", "--format", "json"],
+            [sys.executable, "-m", "footaudio", "script", "-m", "10", "--mode", "partner", *ESPEAK, "--format", "json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -142,7 +146,7 @@ def test_two_processes_filling_the_clip_cache_at_once_stay_correct(tmp_path):
     assert wavs and all(path.with_suffix(".json").exists() for path in wavs)
     assert not list((tmp_path / "cache").rglob(".clips-*"))
     stamps = {path: path.stat().st_mtime_ns for path in wavs}
-    third = footaudio("script", "-m", "10", "--mode", "partner", "--format", "json", env=env)
+    third = footaudio("script", "-m", "10", "--mode", "partner", *ESPEAK, "--format", "json", env=env)
     assert third.returncode == 0
     assert {path: path.stat().st_mtime_ns for path in sorted((tmp_path / "cache").rglob("*.wav"))} == stamps
 

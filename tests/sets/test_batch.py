@@ -141,6 +141,8 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
         "3,20",
         "--mode",
         "solo,partner",
+        "--engine",
+        "pyttsx3",
         "-o",
         str(out),
         "--jobs",

@@ -56,7 +56,7 @@ def footaudio(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def test_cli_render_of_the_seven_minute_partner_firm_routine(tmp_path):
     out = tmp_path / "x.mp3"
-    args = ["-m", "7", "--mode", "partner", "--pressure", "firm"]
+    args = ["-m", "7", "--mode", "partner", "--pressure", "firm", "--engine", "pyttsx3"]
     rendered = footaudio("render", *args, "-o", str(out))
     assert rendered.returncode == 0, rendered.stderr
     assert rendered.stderr == ""
@@ -79,7 +79,7 @@ def temp_files(folder: Path) -> list[Path]:
 def test_an_interrupted_render_leaves_nothing_at_the_destination(tmp_path, how):
     destination = tmp_path / "long.mp3"
     process = subprocess.Popen(
-        [sys.executable, "-m", "footaudio", "render", "-m", "60", "-o", str(destination)],
+        [sys.executable, "-m", "footaudio", "render", "-m", "60", "--engine", "pyttsx3", "-o", str(destination)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
