@@ -159,13 +159,18 @@ def test_a_render_in_another_pid_namespace_and_host_leaves_a_live_render_alone(t
 # 2. A broken encoder never replaces a good file ---------------------------------------------------
 
 
+PASS_MEASUREMENT = 'case "$last" in pipe:*) exec "{ffmpeg}" "$@";; esac; '
+"""Fake encoder bodies start with this: the loudness measurement (written to pipe:1) runs the real ffmpeg."""
+
+
 @pytest.mark.parametrize(
     ("body", "what"),
     [
-        ('cat >/dev/null; head -c 500000 /dev/urandom > "$last"; exit 0', "no valid MP3"),
-        ("cat >/dev/null; exit 0", "no valid MP3"),
+        # Only the encoder's file is broken: a loudness measurement writes to pipe:1 and passes through
+        # (random bytes written "to pipe:1" would land in a file of that name in the working folder).
+        (PASS_MEASUREMENT + 'cat >/dev/null; head -c 500000 /dev/urandom > "$last"; exit 0', "no valid MP3"),
+        (PASS_MEASUREMENT + "cat >/dev/null; exit 0", "no valid MP3"),
         (
-            # Only the encoder's file is cut; a loudness measurement writes to pipe:1 and passes through.
             '"' + "{ffmpeg}" + '" "$@" || exit 1; case "$last" in pipe:*) exit 0;; esac; '
             'head -c 20000 "$last" > "$last.cut"; mv "$last.cut" "$last"; exit 0',
             "no valid MP3",
@@ -186,6 +191,7 @@ def test_an_encoder_that_exits_0_with_bad_output_leaves_the_good_file(tmp_path, 
         "reinstall imageio-ffmpeg or check FOOTAUDIO_FFMPEG.\n",
     )
     assert target.read_bytes() == good and names(target.parent) == ["routine.mp3"]
+    assert not Path("pipe:1").exists()
 
 
 # The up-to-date check looks at what is on disk ----------------------------------------------------
