@@ -21,8 +21,12 @@ LEXICON: dict[str, dict[str, str]] = {
     # eSpeak NG's American English, the default voice: "Giver" is heard as "give her" and a
     # sentence-opening "Notice" as "know this" or "and all this". Measured on this voice only
     # (scripts/listen.py, Whisper base, 130 wpm); an earlier "givver" helped the British voice
-    # but not this one.
-    "pyttsx3-espeak gmw/en-us": {"giver": "giv-er", "notice": "nohtiss"},
+    # but not this one. "Sole" is heard as "soul" (its homophone) and a sentence-opening "Ask:"
+    # is often left out: each alone, "soal" (and "sohl") cut 51 errors in 19 sentences to 41,
+    # "aask" 31 in 17 to 25 ("ahsk": 28). No help: "kneeding", "kneedding", "thenn", "thehn"
+    # (18 to 16 in 6), "inn", "soals", "lohshun" (21 to 20), "glyed" (5 to 4), "kupp" and
+    # "strohks" (worse). Runs differ by a few errors per word, so small gains are left out.
+    "pyttsx3-espeak gmw/en-us": {"giver": "giv-er", "notice": "nohtiss", "sole": "soal", "ask": "aask"},
     "piper-en_US-joe-medium": {},
 }
 """Respellings per engine id and voice; measured by ``scripts/listen.py``."""
