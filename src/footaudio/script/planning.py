@@ -354,22 +354,16 @@ class RoutinePlan:
         # warm-up or the top of the foot (a deeper pass is shorter than the first one).
         weights = [(_get(t, "weight") or 1.0) * (0.8 if pass_number > 1 else 1.0) for t, _, pass_number in chosen]
         partner = self.settings.mode == "partner"
-        watching = partner and not self.mini and self.settings.minutes >= WATCH_FROM_MINUTES
+        minutes = self.settings.minutes
+        watching = partner and not self.mini and minutes >= WATCH_FROM_MINUTES
         plan: list[StepPlan] = []
         # The first check-in reminds the receiver they can speak up (not in brief routines).
         # Beyond an hour the receiver's lines come a little less often (still within 5 minutes).
-        receiver_seconds = RECEIVER_SECONDS if self.settings.minutes <= 60 else LONG_RECEIVER_SECONDS
+        receiver_seconds = RECEIVER_SECONDS if minutes <= 60 else LONG_RECEIVER_SECONDS
         since_receiver = receiver_seconds * 0.75 if self.brief else 0.0
         # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
-        watch_seconds = (
-            SHORT_WATCH_SECONDS
-            if self.settings.minutes < 30
-            else WATCH_SECONDS
-            if self.settings.minutes <= 60
-            else LONG_WATCH_SECONDS
-        )
+        watch_seconds = SHORT_WATCH_SECONDS if minutes < 30 else WATCH_SECONDS if minutes <= 60 else LONG_WATCH_SECONDS
         since_watch = watch_seconds * 0.8
-        minutes = self.settings.minutes
         per_round = STEP_ROUND_SECONDS if minutes < 20 else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
@@ -384,17 +378,18 @@ class RoutinePlan:
             step_rounds = []
             # Round 1 asks about the step's technique; further check-ins are spread evenly so that
             # no gap (up to the next step's first question) passes the nominal limit.
-            span = rounds * round_seconds + intro + first
-            if self.settings.minutes < 30:
+            if minutes < 30:
                 # Short steps last about their share of the foot: rounds shorter than nominal shorten the step
                 # (counting them as nominal asked a second question 30 s after the first).
                 span = max(step_seconds, intro + first + rounds * 0.75 * per_round)
+            else:
+                span = rounds * round_seconds + intro + first
             # The gap to the next question also holds the difference between the next step's
             # instructions and this one's: long instructions next means an earlier question here.
             following = chosen[number][0] if number < len(chosen) else None
             span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
             # The finishing glides and stillness ask once: the change of feet or the closing comes next.
-            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if self.settings.minutes <= 60 else 0
+            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if minutes <= 60 else 0
             slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
             limit = self.check_in_seconds + slack
             extra = max(0, math.ceil(span / limit) - 1)
