@@ -18,7 +18,7 @@ import sys
 from footaudio import FootaudioError, Settings, check_pacing, plan
 from footaudio.settings import MAX_MINUTES
 
-GRID_MINUTES = (3, 5, 7.5, 10, 20, 30, 60, MAX_MINUTES)
+GRID_MINUTES = (3, 5, 7.5, 10, 15, 20, 30, 60, MAX_MINUTES)
 
 
 def main() -> int:

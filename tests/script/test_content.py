@@ -22,7 +22,7 @@ from footaudio.settings import MAX_MINUTES
 
 from ..conftest import fake_clip_ms
 
-GRID_MINUTES = (3, 5, 6, 7.5, 10, 20, 30, 60, MAX_MINUTES)
+GRID_MINUTES = (3, 5, 6, 7.5, 10, 15, 20, 30, 60, MAX_MINUTES)
 SEEDS = (1, 2, 3)
 MODES = ("solo", "partner")
 PRESSURES = ("light", "medium", "firm")
@@ -48,6 +48,16 @@ def test_every_cell_of_the_grid_keeps_every_pacing_rule(mode, pressure, minutes,
     report = check_pacing(timeline, settings)
     assert report.problems == ()
     assert timeline.total_ms == settings.total_ms
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("mode", MODES)
+def test_every_length_a_user_may_ask_for_fits(mode, pressure):
+    # Partner firm at 15 to 18 minutes once needed 19: the full wording came in before the time for it.
+    lengths = [*range(3, 30), *range(30, int(MAX_MINUTES) + 1, 5)]
+    for minutes in lengths:
+        settings = Settings(minutes=minutes, mode=mode, pressure=pressure)
+        assert planned(settings)[1].total_ms == settings.total_ms, minutes
 
 
 @pytest.mark.parametrize("pressure", PRESSURES)

@@ -130,3 +130,18 @@ def test_partner_lines_name_the_listener_only_when_it_changes():
         "Giver, ask: is this okay?",
         "Receiver, I would like less pressure, you might say.",
     ]
+
+
+def test_the_receiver_is_turned_to_in_more_than_one_way():
+    wording = Wording(Settings(mode="partner"))
+    said = []
+    for text in ("Notice your jaw.", "Notice your breath.", "Are you warm enough?", "Tell your partner."):
+        said.append(wording.address("receiver", text))
+        wording.address("giver", f"Keep going {len(said)}.")
+    # Sentences that ask the receiver to do something alternate between the two namings; others keep the plain one.
+    assert said == [
+        "Receiver, notice your jaw.",
+        "If you're receiving, notice your breath.",
+        "Receiver, are you warm enough?",
+        "Receiver, tell your partner.",
+    ]

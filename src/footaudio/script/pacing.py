@@ -58,7 +58,8 @@ PHASES = ("warm", "main", "deep", "finish")
 LANDMARKS = ("ball of the", "top of the", "sides of the", "centre of the", "heel of your", "pad of your")
 """Names of places on the foot and parts of the hand (the ball of the foot, the heel of your hand, ...):
 naming a place again is not a repeated phrase."""
-_ROLE_OPENING = re.compile(r"^(giver|receiver|partners?|if you are (receiving|giving))\b", re.IGNORECASE)
+_ROLE_OPENING = re.compile(r"^(giver|receiver|partners?|if you(?: are|'re) (receiving|giving))\b", re.IGNORECASE)
+_RECEIVER_OPENING = re.compile(r"^(receiver|if you(?: are|'re) receiving)\b", re.IGNORECASE)
 _OPENER = re.compile(r"^(?:[A-Za-z']+(?: [A-Za-z']+){0,2}, )+")
 _WATCH = re.compile(
     r"\b(watch\w*|tens\w*|pull\w* away|curl\w*|flinch|sighs?|breath\w*|stiffen\w*|wince|face|heav\w*|shoulders)\b", re.I
@@ -349,7 +350,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
         receiver = [
             item
             for item in speech
-            if (item.text or "").startswith("Receiver") and (_foot(item.step) or item.step == "switch-feet")
+            if _RECEIVER_OPENING.match(item.text or "") and (_foot(item.step) or item.step == "switch-feet")
         ]
         gap = _gaps([item.start_ms for item in receiver], *feet_span)
         repeats = [
@@ -368,7 +369,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
         watch = [
             item.start_ms
             for item in speech
-            if _foot(item.step) and _WATCH.search(item.text or "") and not (item.text or "").startswith("Receiver")
+            if _foot(item.step) and _WATCH.search(item.text or "") and not _RECEIVER_OPENING.match(item.text or "")
         ]
         watch_gap = _gaps(watch, *feet_span)
         figures["watch-for lines"] = (

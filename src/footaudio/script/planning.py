@@ -84,6 +84,9 @@ BRIEF_BELOW_MINUTES = 8
 COMPACT_BELOW_MINUTES = 15
 """Routines shorter than this use the compact safety, preparation and closing wording."""
 
+PARTNER_COMPACT_BELOW_MINUTES = 20
+"""The same for partner routines: from 15 to 20 minutes the full partner wording did not fit."""
+
 SHORT_BELOW_MINUTES = 6
 """Routines shorter than this do one step per foot, with the warm-up in the same breath as the foot change."""
 
@@ -184,8 +187,13 @@ class RoutinePlan:
 
     @property
     def compact(self) -> bool:
-        """Routines under 15 minutes: compact safety, preparation and closing, so the feet get the time."""
-        return self.settings.minutes < COMPACT_BELOW_MINUTES
+        """Routines under 15 minutes (partner: 20): compact safety, preparation and closing, so the feet get the time.
+
+        Partner routines say more (both roles, the boundaries, watch lines), so the full wording waits
+        until 20 minutes, where the time to wash comes in too.
+        """
+        below = COMPACT_BELOW_MINUTES if self.settings.mode == "solo" else PARTNER_COMPACT_BELOW_MINUTES
+        return self.settings.minutes < below
 
     @property
     def short(self) -> bool:
@@ -296,7 +304,14 @@ class RoutinePlan:
     @property
     def check_in_seconds(self) -> float:
         """Nominal longest time between check-ins, with a margin below the rules (partner 150 s, solo 180 s)."""
-        return CHECK_IN_SECONDS[self.settings.mode]
+        seconds = CHECK_IN_SECONDS[self.settings.mode]
+        if (
+            self.settings.mode == "partner"
+            and COMPACT_BELOW_MINUTES <= self.settings.minutes < PARTNER_COMPACT_BELOW_MINUTES
+        ):
+            # Compact partner wording with a full-length foot: the steps run longer than their nominal share.
+            seconds -= 10
+        return seconds
 
     @property
     def overhead_seconds(self) -> float:
@@ -327,7 +342,9 @@ class RoutinePlan:
         if self.mini or self.short:
             return [(ranked[0], "main", 1)]
         # Solo from 10 minutes: two main techniques sit between the warm-up and the finishing.
-        least = (4 if self.settings.mode == "solo" else 3) if self.settings.minutes >= 10 else 2
+        # Partner from 15 minutes: two main techniques too, so no single step runs three minutes.
+        minutes = self.settings.minutes
+        least = (4 if self.settings.mode == "solo" or minutes >= 15 else 3) if minutes >= 10 else 2
         count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(self.foot_seconds / STEP_SECONDS)))
         chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
         room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
@@ -389,13 +406,16 @@ class RoutinePlan:
             following = chosen[number][0] if number < len(chosen) else None
             span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
             # The finishing glides and stillness ask once: the change of feet or the closing comes next.
-            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if minutes <= 60 else 0
+            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if not self.compact and minutes <= 60 else 0
             slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
             limit = self.check_in_seconds + slack
             extra = max(0, math.ceil(span / limit) - 1)
             asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
+            # Solo under 15 minutes: the finishing glides run straight into the stillness; the prompt
+            # at the change of feet (or the closing) follows soon enough.
+            quiet_finish = phase == "finish" and not partner and self.compact
             for round_number in range(1, rounds + 1):
-                check_in = not self.mini and round_number in asks
+                check_in = not self.mini and round_number in asks and not quiet_finish
                 # The change of feet and the closing speak to the receiver anyway: spare the foot's last step.
                 due = receiver_seconds * (1.4 if number == len(chosen) else 1)
                 receiver = partner and not self.mini and since_receiver >= due

@@ -58,6 +58,30 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+RECEIVER_NAMES = ("Receiver, ", "If you're receiving, ")
+"""How a partner routine turns to the receiver, in turn, before a sentence that asks them to do something."""
+
+_INVITING_VERBS = frozenset(
+    [
+        "notice",
+        "say",
+        "tell",
+        "rest",
+        "feel",
+        "enjoy",
+        "check",
+        "breathe",
+        "take",
+        "compare",
+        "settle",
+        "find",
+        "rub",
+        "wash",
+    ]
+)
+"""Sentences that open with one of these read well after either way of naming the receiver."""
+
+
 class Wording:
     """Seeded choice of wording that never says the same sentence twice in a routine."""
 
@@ -65,6 +89,7 @@ class Wording:
         self._random = random.Random(f"{settings.seed}:{settings.mode}:{settings.pressure}")
         self._used: set[str] = set()
         self._role = ""
+        self._receiver_named = -1
         self._turns: dict[str, tuple[tuple[int, ...], int]] = {}
 
     def pick(self, options: Sequence[object]) -> object:
@@ -131,7 +156,12 @@ class Wording:
         if role in ("giver", "receiver") and role != self._role and sentence:
             first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
-            sentence = f"{role.capitalize()}, {sentence if keep else sentence[:1].lower() + sentence[1:]}"
+            name = f"{role.capitalize()}, "
+            if role == "receiver" and first.lower() in _INVITING_VERBS:
+                # A teacher turns to the receiver in more than one way: every other time, "If you're receiving".
+                self._receiver_named += 1
+                name = RECEIVER_NAMES[self._receiver_named % len(RECEIVER_NAMES)]
+            sentence = f"{name}{sentence if keep else sentence[:1].lower() + sentence[1:]}"
         if role != "both":
             self._role = role
         return sentence
