@@ -22,8 +22,8 @@ STEP_ROUND_SECONDS = 30
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
 
 DENSE_ROUND_SECONDS = 48
-"""From 20 to 30 minutes, where a step's fixed talk (instructions, question) takes the largest share, a round
-runs longer so the hands get quiet stretches."""
+"""From 20 to 30 minutes (solo: from 15), where a step's fixed talk (instructions, question) takes the
+largest share, a round runs longer so the hands get quiet stretches."""
 
 ROUND_HOLD_MAX_SECONDS = 45
 """Longest quiet stretch within a step; with the cue around it no silence passes a minute."""
@@ -381,7 +381,11 @@ class RoutinePlan:
         # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
         watch_seconds = SHORT_WATCH_SECONDS if minutes < 30 else WATCH_SECONDS if minutes <= 60 else LONG_WATCH_SECONDS
         since_watch = watch_seconds * 0.8
-        per_round = STEP_ROUND_SECONDS if minutes < 20 else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
+        # Solo from 15 minutes says everything in full, with no answers to wait for: longer rounds keep it unhurried.
+        dense_from = 20 if partner else COMPACT_BELOW_MINUTES
+        per_round = (
+            STEP_ROUND_SECONDS if minutes < dense_from else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
+        )
         for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
             step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
             # The step's fixed part: chime, instructions and its first check-in, then the first hold.
