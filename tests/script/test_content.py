@@ -60,6 +60,25 @@ def test_every_length_a_user_may_ask_for_fits(mode, pressure):
         assert planned(settings)[1].total_ms == settings.total_ms, minutes
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_cues_that_ask_for_more_work_get_more_quiet(mode):
+    # "Each of the other toes in turn" or "hold for three breaths" asks for more than "keep the circles small".
+    many = re.compile(r"\b(in turn|one at a time|each of|three breaths|all three)\b", re.IGNORECASE)
+    long_holds, other_holds = [], []
+    for pressure in PRESSURES:
+        _, timeline = planned(Settings(minutes=60, mode=mode, pressure=pressure))
+        items = timeline.items
+        for index, item in enumerate(items):
+            if item.kind != "speech" or not item.step.startswith(("right", "left")) or "?" in (item.text or ""):
+                continue
+            after = items[index + 1 : index + 4]
+            hold = next((later for later in after if later.kind == "hold"), None)
+            if hold is not None and all(later.kind != "sound" for later in after):
+                (long_holds if many.search(item.text or "") else other_holds).append(hold.ms)
+    assert len(long_holds) >= 6
+    assert sum(long_holds) / len(long_holds) > 1.2 * sum(other_holds) / len(other_holds)
+
+
 @pytest.mark.parametrize("pressure", PRESSURES)
 @pytest.mark.parametrize("mode", MODES)
 def test_longer_routines_add_techniques_until_the_list_is_used_up(mode, pressure):

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import itertools
 import random
+import re
 import signal
 import threading
 import traceback
@@ -185,6 +186,22 @@ def _join(words: object) -> str:
     return " ".join(" ".join(str(word) for word in words).split())  # type: ignore[attr-defined]
 
 
+_MANY_PLACES = re.compile(
+    r"\b(in turn|one at a time|one by one|each of|every toe|all three|three breaths|three lines|whole (foot|sole))\b",
+    re.IGNORECASE,
+)
+"""Cues that ask for work over several places, or a held count of breaths."""
+
+LONG_CUE_SCALE = 1.8
+"""Share of quiet after such a cue, against 1 for a cue about one place or the pace."""
+
+
+def _pace(cue: object) -> float:
+    """How much quiet a cue needs, relative to the others: more when it asks for more work."""
+    texts = [cue] if isinstance(cue, str) else list(cue) if isinstance(cue, (list, tuple)) else []
+    return LONG_CUE_SCALE if any(_MANY_PLACES.search(str(text)) for text in texts) else 1.0
+
+
 def _hold(spec: HoldSpec, scale: float = 1.0) -> str:
     from markupsafe import Markup
 
@@ -307,6 +324,7 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
     wording = Wording(settings)
     # Jinja's own |random would ignore --seed; the seeded choice keeps scripts reproducible.
     environment.filters["random"] = wording.pick
+    environment.filters["pace"] = _pace
     plan = RoutinePlan(settings)
     context = {
         "settings": settings,
@@ -325,6 +343,7 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         "in_order": wording.in_order,
         "turn": wording.turn,
         "hold": _hold,
+        "pace": _pace,
     }
     try:
         with _time_limit(RENDER_TIME_LIMIT_S):
