@@ -50,6 +50,22 @@ def test_every_cell_of_the_grid_keeps_every_pacing_rule(mode, pressure, minutes,
     assert timeline.total_ms == settings.total_ms
 
 
+@pytest.mark.parametrize(
+    ("minutes", "seed"),
+    [
+        # The right foot ended in a receiver line and stillness: 361 s without a watch line across the change.
+        (30, 4),
+        # The finishing step's question and the change of feet's were 151 s apart (rule: 150 s).
+        (65, 3),
+        (75, 3),
+    ],
+)
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_cells_outside_the_grid_seeds_keep_every_rule_too(pressure, minutes, seed):
+    settings = Settings(minutes=minutes, mode="partner", pressure=pressure, seed=seed)
+    assert check_pacing(planned(settings)[1], settings).problems == ()
+
+
 @pytest.mark.parametrize("pressure", PRESSURES)
 @pytest.mark.parametrize("mode", MODES)
 def test_every_length_a_user_may_ask_for_fits(mode, pressure):

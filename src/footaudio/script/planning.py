@@ -7,7 +7,7 @@ timeline, so the figures here are nominal shares, not final times.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..settings import Settings
@@ -57,6 +57,9 @@ SHORT_WATCH_SECONDS = 200
 
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
+
+SWITCH_SECONDS = 50
+"""Nominal length of the change of feet (partner): set down, cover, the giver's hands, the receiver's line."""
 
 PLAIN_PRIORITY = 50
 """Priority of a technique that names none: after every technique that does, in list order."""
@@ -373,67 +376,94 @@ class RoutinePlan:
         partner = self.settings.mode == "partner"
         minutes = self.settings.minutes
         watching = partner and not self.mini and minutes >= WATCH_FROM_MINUTES
-        plan: list[StepPlan] = []
-        # The first check-in reminds the receiver they can speak up (not in brief routines).
         # Beyond an hour the receiver's lines come a little less often (still within 5 minutes).
         receiver_seconds = RECEIVER_SECONDS if minutes <= 60 else LONG_RECEIVER_SECONDS
-        since_receiver = receiver_seconds * 0.75 if self.brief else 0.0
-        # The same plan serves both feet: start part-way, so the gap across the change of feet stays short.
         watch_seconds = SHORT_WATCH_SECONDS if minutes < 30 else WATCH_SECONDS if minutes <= 60 else LONG_WATCH_SECONDS
-        since_watch = watch_seconds * 0.8
-        # Solo from 15 minutes says everything in full, with no answers to wait for: longer rounds keep it unhurried.
-        dense_from = 20 if partner else COMPACT_BELOW_MINUTES
-        per_round = (
-            STEP_ROUND_SECONDS if minutes < dense_from else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
-        )
-        for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
-            step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
-            # The step's fixed part: chime, instructions and its first check-in, then the first hold.
-            intro = 30 if pass_number == 1 else 22
-            first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
-            rounds = max(1, round((step_seconds - intro - first) / per_round))
-            # The holds stretch to fill the step, so a round lasts what is left, shared out.
-            round_seconds = max(per_round, (step_seconds - intro - first) / rounds)
-            since_receiver += intro + first
-            since_watch += intro + first
-            step_rounds = []
-            # Round 1 asks about the step's technique; further check-ins are spread evenly so that
-            # no gap (up to the next step's first question) passes the nominal limit.
-            if minutes < 30:
-                # Short steps last about their share of the foot: rounds shorter than nominal shorten the step
-                # (counting them as nominal asked a second question 30 s after the first).
-                span = max(step_seconds, intro + first + rounds * 0.75 * per_round)
-            else:
-                span = rounds * round_seconds + intro + first
-            # The gap to the next question also holds the difference between the next step's
-            # instructions and this one's: long instructions next means an earlier question here.
-            following = chosen[number][0] if number < len(chosen) else None
-            span += _spoken_seconds(following) - _spoken_seconds(technique) if following is not None else 0
-            # The finishing glides and stillness ask once: the change of feet or the closing comes next.
-            slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if not self.compact and minutes <= 60 else 0
-            slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
-            limit = self.check_in_seconds + slack
-            extra = max(0, math.ceil(span / limit) - 1)
-            asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
-            # Solo under 15 minutes: the finishing glides run straight into the stillness; the prompt
-            # at the change of feet (or the closing) follows soon enough.
-            quiet_finish = phase == "finish" and not partner and self.compact
-            for round_number in range(1, rounds + 1):
-                check_in = not self.mini and round_number in asks and not quiet_finish
-                # The change of feet and the closing speak to the receiver anyway: spare the foot's last step.
-                due = receiver_seconds * (1.4 if number == len(chosen) else 1)
-                receiver = partner and not self.mini and since_receiver >= due
-                # Nothing to watch for in the stillness that ends a foot.
-                still = phase == "finish" and round_number == rounds
-                # A watch line waits for a round without a receiver line, unless it is overdue.
-                overdue = since_watch >= watch_seconds * 1.3
-                watch = watching and not still and since_watch >= watch_seconds and (overdue or not receiver)
-                if receiver:
-                    since_receiver = 0.0
-                if watch:
-                    since_watch = 0.0
-                since_receiver += round_seconds
-                since_watch += round_seconds
-                step_rounds.append(Round(round_number, check_in, receiver, watch))
-            plan.append(StepPlan(technique, number, pass_number, tuple(step_rounds), phase))
+
+        def plan_feet(since_watch: float) -> tuple[list[StepPlan], float]:
+            # The first check-in reminds the receiver they can speak up (not in brief routines).
+            since_receiver = receiver_seconds * 0.75 if self.brief else 0.0
+            plan: list[StepPlan] = []
+            # The rounds since the last watch line that could carry one: (step, round, seconds since it).
+            since_last: list[tuple[int, int, float]] = []
+            # Solo from 15 minutes says everything in full, with no answers to wait for:
+            # longer rounds keep it unhurried.
+            dense_from = 20 if partner else COMPACT_BELOW_MINUTES
+            per_round = (
+                STEP_ROUND_SECONDS if minutes < dense_from else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
+            )
+            for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
+                step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
+                # The step's fixed part: chime, instructions and its first check-in, then the first hold.
+                intro = 30 if pass_number == 1 else 22
+                first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
+                rounds = max(1, round((step_seconds - intro - first) / per_round))
+                # The holds stretch to fill the step, so a round lasts what is left, shared out.
+                round_seconds = max(per_round, (step_seconds - intro - first) / rounds)
+                since_receiver += intro + first
+                since_watch += intro + first
+                step_rounds = []
+                # Round 1 asks about the step's technique; further check-ins are spread evenly so that
+                # no gap (up to the next step's first question) passes the nominal limit.
+                if minutes < 30:
+                    # Short steps last about their share of the foot: rounds shorter than nominal shorten the step
+                    # (counting them as nominal asked a second question 30 s after the first).
+                    span = max(step_seconds, intro + first + rounds * 0.75 * per_round)
+                else:
+                    span = rounds * round_seconds + intro + first
+                # The gap to the next question also holds the difference between the next step's
+                # instructions and this one's: long instructions next means an earlier question here.
+                following = chosen[number][0] if number < len(chosen) else None
+                if following is not None:
+                    span += _spoken_seconds(following) - _spoken_seconds(technique)
+                elif watching:
+                    # After the last step, the change of feet speaks before its own question.
+                    span += SWITCH_SECONDS / 2
+                # The finishing glides and stillness ask once: the change of feet or the closing comes next.
+                slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if not self.compact and minutes <= 60 else 0
+                slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
+                limit = self.check_in_seconds + slack
+                extra = max(0, math.ceil(span / limit) - 1)
+                asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
+                # Solo under 15 minutes: the finishing glides run straight into the stillness; the prompt
+                # at the change of feet (or the closing) follows soon enough.
+                quiet_finish = phase == "finish" and not partner and self.compact
+                for round_number in range(1, rounds + 1):
+                    check_in = not self.mini and round_number in asks and not quiet_finish
+                    # The change of feet and the closing speak to the receiver anyway: spare the foot's last step
+                    # (less so beyond an hour, where the last step alone runs three minutes or more).
+                    due = receiver_seconds * ((1.4 if minutes <= 60 else 1.2) if number == len(chosen) else 1)
+                    receiver = partner and not self.mini and since_receiver >= due
+                    # Nothing to watch for in the stillness that ends a foot.
+                    still = phase == "finish" and round_number == rounds
+                    # A watch line waits for a round without a receiver line, unless it is overdue.
+                    overdue = since_watch >= watch_seconds * 1.3
+                    watch = watching and not still and since_watch >= watch_seconds and (overdue or not receiver)
+                    if receiver:
+                        since_receiver = 0.0
+                    if watch:
+                        since_watch = 0.0
+                        since_last = []
+                    elif watching and not still:
+                        since_last.append((number - 1, round_number - 1, since_watch))
+                    since_receiver += round_seconds
+                    since_watch += round_seconds
+                    step_rounds.append(Round(round_number, check_in, receiver, watch))
+                plan.append(StepPlan(technique, number, pass_number, tuple(step_rounds), phase))
+            if since_watch > watch_seconds and since_last:
+                # The foot's last steps spoke to the receiver and ended in stillness: the last round that
+                # can tell the giver what to watch for does, so the change of feet does not double the gap.
+                step_index, round_index, at = since_last[-1]
+                step = plan[step_index]
+                rounds = list(step.rounds)
+                rounds[round_index] = replace(rounds[round_index], watch=True)
+                plan[step_index] = replace(step, rounds=tuple(rounds))
+                since_watch -= at
+            return plan, since_watch
+
+        # The same plan serves both feet: it starts part-way to a watch line, then again where the
+        # foot's end leaves it (plus the change of feet), so the gap across the change stays short too.
+        plan, left = plan_feet(watch_seconds * 0.8)
+        if watching and left + SWITCH_SECONDS > watch_seconds * 0.8:
+            plan, _ = plan_feet(left + SWITCH_SECONDS)
         return plan
