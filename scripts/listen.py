@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -417,6 +417,7 @@ def speak_routines(
     ``lexicon``: ``None`` speaks as footaudio renders (the shipped lexicon), ``{}`` as written.
     """
     import footaudio
+    from footaudio.errors import UsageError
     from footaudio.speech.cache import sentence_rate
 
     synthesizer = _synthesizer(engine, voice)
@@ -427,7 +428,17 @@ def speak_routines(
                 settings = footaudio.Settings(
                     minutes=minutes, mode=mode, pressure=pressure, engine=engine, voice=voice, rate=rate
                 )
-                routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache, lexicon=lexicon)
+                try:
+                    routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache, lexicon=lexicon)
+                except UsageError as exc:
+                    # A slow rate can need more than the asked length (solo firm 10 at 120 wpm): plan the
+                    # shortest length that fits, so every configuration hears the same kinds of sentences.
+                    needed = re.search(r"use --minutes ([0-9.]+)", str(exc))
+                    if needed is None:
+                        raise
+                    print(f"  {mode} {pressure}: {exc}", flush=True)
+                    settings = replace(settings, minutes=float(needed.group(1)))
+                    routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache, lexicon=lexicon)
                 for sentence in routine.script.sentences:
                     clip = routine.clips.by_sentence[sentence]
                     found.setdefault(sentence.text, (sentence, clip, sentence_rate(settings, sentence)))

@@ -58,6 +58,11 @@ def test_every_cell_of_the_grid_keeps_every_pacing_rule(mode, pressure, minutes,
         # The finishing step's question and the change of feet's were 151 s apart (rule: 150 s).
         (65, 3),
         (75, 3),
+        # The hands' moment midway through a foot, and work over three lines, pushed a question 1 s late.
+        (40, 4),
+        (75, 1),
+        # 'Ask your partner: how does ...' five times in 70 minutes.
+        (70, 6),
     ],
 )
 @pytest.mark.parametrize("pressure", PRESSURES)

@@ -58,6 +58,12 @@ SHORT_WATCH_SECONDS = 200
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
+CARE_FROM_MINUTES = 20
+"""Routines this long or longer stop midway through each foot for the hands of the one doing the work."""
+
+CARE_SECONDS = 14
+"""About how long that moment lasts: a sentence, then time to shake out the hands."""
+
 SWITCH_SECONDS = 50
 """Nominal length of the change of feet (partner): set down, cover, the giver's hands, the receiver's line."""
 
@@ -115,8 +121,12 @@ SECONDS_PER_CHARACTER = 0.075
 
 
 def _spoken_seconds(technique: Any) -> float:
-    """About how long a technique's instructions take to say (first alternative of each sentence)."""
-    how = _get(technique, "how") or []
+    """About how long a technique's instructions take to say (first alternative of each sentence).
+
+    A line said only the first time (``once``) counts too: the plan is the same on both feet, and the
+    first foot's question must not come late.
+    """
+    how = [*(_get(technique, "how") or []), *([_get(technique, "once")] if _get(technique, "once") else [])]
     sentences = [part if isinstance(part, str) else (part[0] if part else "") for part in how]
     return SECONDS_PER_CHARACTER * sum(len(sentence) for sentence in sentences)
 
@@ -314,6 +324,10 @@ class RoutinePlan:
         ):
             # Compact partner wording with a full-length foot: the steps run longer than their nominal share.
             seconds -= 10
+        elif self.settings.mode == "partner" and self.settings.minutes > 60:
+            # Beyond an hour a step's last rounds carry receiver and watch lines and longer quiet after work
+            # over several places: a little more margin.
+            seconds -= 5
         return seconds
 
     @property
@@ -330,6 +344,10 @@ class RoutinePlan:
     def foot_seconds(self) -> float:
         """Nominal time on each foot."""
         return max((self.total_seconds - self.overhead_seconds) / 2, 10)
+
+    def hands_break_after(self, number: int, steps: int) -> bool:
+        """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
+        return self.settings.minutes >= CARE_FROM_MINUTES and number == (steps + 1) // 2
 
     def choose(self, techniques: list[Any]) -> list[tuple[Any, str, int]]:
         """The foot's arc: (technique, phase, pass) for warm-up, main work, deeper passes, finishing."""
@@ -416,6 +434,9 @@ class RoutinePlan:
                 following = chosen[number][0] if number < len(chosen) else None
                 if following is not None:
                     span += _spoken_seconds(following) - _spoken_seconds(technique)
+                if self.hands_break_after(number, len(chosen)):
+                    # Midway through the foot the giver shakes out their hands before the next step.
+                    span += CARE_SECONDS
                 elif watching:
                     # After the last step, the change of feet speaks before its own question.
                     span += SWITCH_SECONDS / 2
@@ -455,9 +476,9 @@ class RoutinePlan:
                 # can tell the giver what to watch for does, so the change of feet does not double the gap.
                 step_index, round_index, at = since_last[-1]
                 step = plan[step_index]
-                rounds = list(step.rounds)
-                rounds[round_index] = replace(rounds[round_index], watch=True)
-                plan[step_index] = replace(step, rounds=tuple(rounds))
+                marked = list(step.rounds)
+                marked[round_index] = replace(marked[round_index], watch=True)
+                plan[step_index] = replace(step, rounds=tuple(marked))
                 since_watch -= at
             return plan, since_watch
 
