@@ -265,3 +265,31 @@ def test_the_narration_checks_catch_roles_check_ins_and_an_arc_out_of_order():
     assert "a firm routine does not say during the massage that firm never means pain" in problems
     assert 'the first check-in does not say that "stop" means pause the audio and stop' in problems
     assert "the preparation holds 10 s and does not invite pausing the audio" in problems
+
+
+def first_lines_of_check_ins(timeline) -> list[str]:
+    """The first sentence after each check-in sound."""
+    items = timeline.items
+    return [
+        next(item.text for item in items[index:] if item.kind == "speech")
+        for index, item in enumerate(items)
+        if item.kind == "sound" and item.sound == "check-in"
+    ]
+
+
+def looking(checks: list[str]) -> list[str]:
+    return [text for text in checks if "?" not in text and re.search(r"\b(look|watch|glance|eyes)", text, re.I)]
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_partners_sometimes_check_by_looking_and_the_receiver_is_asked_too(pressure):
+    checks = first_lines_of_check_ins(planned(Settings(minutes=60, mode="partner", pressure=pressure))[1])
+    looks = looking(checks)
+    asked_receiver = [text for text in checks if text.startswith(("Receiver, ", "If you're receiving, "))]
+    assert len(looks) >= 3
+    assert len(asked_receiver) >= 2
+    assert len(set(looks)) == len(looks)
+    # Most check-ins are still the giver's question.
+    assert len(looks) + len(asked_receiver) < len(checks) / 2
+    # Shorter partner routines keep to questions: there is time for little else.
+    assert looking(first_lines_of_check_ins(planned(Settings(minutes=20, mode="partner", pressure=pressure))[1])) == []
