@@ -445,7 +445,8 @@ class RoutinePlan:
                 slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
                 limit = self.check_in_seconds + slack
                 extra = max(0, math.ceil(span / limit) - 1)
-                asks = {1} | {min(rounds, 1 + int(i * span / (extra + 1) / round_seconds)) for i in range(1, extra + 1)}
+                share = span / (extra + 1) / round_seconds
+                asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}
                 # Solo under 15 minutes: the finishing glides run straight into the stillness; the prompt
                 # at the change of feet (or the closing) follows soon enough.
                 quiet_finish = phase == "finish" and not partner and self.compact

@@ -83,6 +83,10 @@ _INVITING_VERBS = frozenset(
 """Sentences that open with one of these read well after either way of naming the receiver."""
 
 
+_QUESTION_OPENER = re.compile(r"^(?:Ask(?: your partner| quietly)?|Check with your partner): ")
+"""How the giver's questions open; the same question with another opener is still the same question."""
+
+
 class Wording:
     """Seeded choice of wording that never says the same sentence twice in a routine."""
 
@@ -107,7 +111,7 @@ class Wording:
 
     def unused(self, options: Sequence[str]) -> list[str]:
         """The whole-sentence ``options`` not said yet in this routine."""
-        return [option for option in options if option not in self._used]
+        return [option for option in options if self._fresh(option)]
 
     def in_order(self, options: Sequence[str], count: int) -> list[str]:
         """``count`` of the unused whole-sentence ``options``, chosen by the seed, kept in their written order.
@@ -137,12 +141,12 @@ class Wording:
             raise TemplateError("say() was given an empty list of alternatives.")
         for _ in range(64):
             sentence = _join(self._random.choice(family) for family in families)
-            if sentence not in self._used:
+            if self._fresh(sentence):
                 return self._remember(sentence)
         unused = [
             sentence
             for sentence in (_join(combo) for combo in itertools.islice(itertools.product(*families), 20000))
-            if sentence not in self._used
+            if self._fresh(sentence)
         ]
         return self._remember(self._random.choice(unused) if unused else sentence)
 
@@ -167,8 +171,13 @@ class Wording:
             self._role = role
         return sentence
 
+    def _fresh(self, sentence: str) -> bool:
+        """Not said yet, also not as the same question with another opener ("Ask: " or "Ask quietly: ")."""
+        return sentence not in self._used and _QUESTION_OPENER.sub("", sentence) not in self._used
+
     def _remember(self, sentence: str) -> str:
         self._used.add(sentence)
+        self._used.add(_QUESTION_OPENER.sub("", sentence))
         return sentence
 
 
