@@ -145,3 +145,12 @@ def test_the_receiver_is_turned_to_in_more_than_one_way():
         "Receiver, are you warm enough?",
         "Receiver, tell your partner.",
     ]
+
+
+def test_a_question_is_not_asked_again_with_another_opener():
+    for seed in range(1, 21):
+        wording = Wording(Settings(mode="partner", seed=seed))
+        assert wording.say(["Ask: do the circles feel easy?"]) == "Ask: do the circles feel easy?"
+        # The left foot asks its own question, not the right foot's with "Ask quietly:" in front.
+        again = wording.say(["Ask quietly: do the circles feel easy?", "Ask quietly: slower circles?"])
+        assert again == "Ask quietly: slower circles?", seed
