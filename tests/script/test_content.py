@@ -277,19 +277,12 @@ def first_lines_of_check_ins(timeline) -> list[str]:
     ]
 
 
-def looking(checks: list[str]) -> list[str]:
-    return [text for text in checks if "?" not in text and re.search(r"\b(look|watch|glance|eyes)", text, re.I)]
-
-
+@pytest.mark.parametrize("minutes", [20, 30, 60, 90])
 @pytest.mark.parametrize("pressure", PRESSURES)
-def test_partners_sometimes_check_by_looking_and_the_receiver_is_asked_too(pressure):
-    checks = first_lines_of_check_ins(planned(Settings(minutes=60, mode="partner", pressure=pressure))[1])
-    looks = looking(checks)
-    asked_receiver = [text for text in checks if text.startswith(("Receiver, ", "If you're receiving, "))]
-    assert len(looks) >= 3
-    assert len(asked_receiver) >= 2
-    assert len(set(looks)) == len(looks)
-    # Most check-ins are still the giver's question.
-    assert len(looks) + len(asked_receiver) < len(checks) / 2
-    # Shorter partner routines keep to questions: there is time for little else.
-    assert looking(first_lines_of_check_ins(planned(Settings(minutes=20, mode="partner", pressure=pressure))[1])) == []
+def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
+    checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
+    asking = re.compile(r"^(Giver, )?(ask|check in with)\b|^(Receiver|If you're receiving), ", re.I)
+    assert [text for text in checks if "?" not in text and not asking.match(text)] == []
+    # Not every one is the giver's bare "Ask: ...": some are in the giver's own words, some invite the receiver.
+    bare = [text for text in checks if re.match(r"^(Giver, )?ask: ", text, re.I)]
+    assert len(bare) < 0.8 * len(checks)

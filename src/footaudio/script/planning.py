@@ -323,7 +323,7 @@ class RoutinePlan:
             and COMPACT_BELOW_MINUTES <= self.settings.minutes < PARTNER_COMPACT_BELOW_MINUTES
         ):
             # Compact partner wording with a full-length foot: the steps run longer than their nominal share.
-            seconds -= 10
+            seconds -= 5
         elif self.settings.mode == "partner" and self.settings.minutes > 60:
             # Beyond an hour a step's last rounds carry receiver and watch lines and longer quiet after work
             # over several places: a little more margin.
@@ -434,16 +434,20 @@ class RoutinePlan:
                 following = chosen[number][0] if number < len(chosen) else None
                 if following is not None:
                     span += _spoken_seconds(following) - _spoken_seconds(technique)
-                if self.hands_break_after(number, len(chosen)):
-                    # Midway through the foot the giver shakes out their hands before the next step.
-                    span += CARE_SECONDS
                 elif watching:
                     # After the last step, the change of feet speaks before its own question.
                     span += SWITCH_SECONDS / 2
+                if self.hands_break_after(number, len(chosen)):
+                    # Midway through the foot the giver shakes out their hands before the next step.
+                    span += CARE_SECONDS
                 # The finishing glides and stillness ask once: the change of feet or the closing comes next.
                 slack = EXTRA_CHECK_IN_SLACK[self.settings.mode] if not self.compact and minutes <= 60 else 0
                 slack += FINISH_CHECK_IN_SLACK if phase == "finish" else 0
                 limit = self.check_in_seconds + slack
+                if rounds >= 5:
+                    # A long step's later rounds run long (receiver and watch lines, quiet for work over several
+                    # places): the question between its first and the next step's needs more margin.
+                    limit -= 15
                 extra = max(0, math.ceil(span / limit) - 1)
                 share = span / (extra + 1) / round_seconds
                 asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}
