@@ -92,6 +92,8 @@ def test_cues_that_ask_for_more_work_get_more_quiet(mode):
         for index, item in enumerate(items):
             if item.kind != "speech" or not item.step.startswith(("right", "left")) or "?" in (item.text or ""):
                 continue
+            if "-finish-" in item.step:
+                continue  # the stillness that ends a foot has its own length (plan.still_hold)
             after = items[index + 1 : index + 4]
             hold = next((later for later in after if later.kind == "hold"), None)
             if hold is not None and all(later.kind != "sound" for later in after):
