@@ -417,7 +417,7 @@ def speak_routines(
     ``lexicon``: ``None`` speaks as footaudio renders (the shipped lexicon), ``{}`` as written.
     """
     import footaudio
-    from footaudio.errors import UsageError
+    from footaudio.script.timeline import NarrationDoesNotFit
     from footaudio.speech.cache import sentence_rate
 
     synthesizer = _synthesizer(engine, voice)
@@ -430,14 +430,13 @@ def speak_routines(
                 )
                 try:
                     routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache, lexicon=lexicon)
-                except UsageError as exc:
+                except NarrationDoesNotFit as exc:
                     # A slow rate can need more than the asked length (solo firm 10 at 120 wpm): plan the
                     # shortest length that fits, so every configuration hears the same kinds of sentences.
-                    needed = re.search(r"use --minutes ([0-9.]+)", str(exc))
-                    if needed is None:
+                    if exc.needed_ms is None:
                         raise
                     print(f"  {mode} {pressure}: {exc}", flush=True)
-                    settings = replace(settings, minutes=float(needed.group(1)))
+                    settings = replace(settings, minutes=exc.needed_ms / 60000)
                     routine = footaudio.plan(settings, synthesizer=synthesizer, cache=cache, lexicon=lexicon)
                 for sentence in routine.script.sentences:
                     clip = routine.clips.by_sentence[sentence]

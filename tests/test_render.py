@@ -54,6 +54,8 @@ def test_too_short_names_the_smallest_length_that_works(tmp_path, fake_synth, ca
     message = str(caught.value)
     assert message.startswith("1 minute is too short for a partner firm routine (the narration needs at least ")
     needed = float(message.split("use --minutes ")[1].split(" ")[0])
+    # The same length travels as data, for callers that retry (scripts/listen.py).
+    assert caught.value.needed_ms == needed * 60000
     render(
         Settings(minutes=needed, mode="partner", pressure="firm"),
         tmp_path / "x.mp3",

@@ -164,9 +164,11 @@ def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Se
                 break
             minutes = max(minutes + 0.5, math.ceil(retry.needed_ms / 30000) / 2)
             continue
-        return UsageError(
+        # Still a misfit (a usage error), now carrying the shortest length that works.
+        return NarrationDoesNotFit(
             f"{minutes_phrase(settings.minutes)} is too short for {what} "
-            f"(the narration needs at least {minutes_phrase(minutes)}); use --minutes {minutes:g} or more."
+            f"(the narration needs at least {minutes_phrase(minutes)}); use --minutes {minutes:g} or more.",
+            needed_ms=round(minutes * 60000),
         )
     return UsageError(f"{minutes_phrase(settings.minutes)} is too short for {what}; use more --minutes.")
 

@@ -323,11 +323,7 @@ class RoutinePlan:
             and COMPACT_BELOW_MINUTES <= self.settings.minutes < PARTNER_COMPACT_BELOW_MINUTES
         ):
             # Compact partner wording with a full-length foot: the steps run longer than their nominal share.
-            seconds -= 5
-        elif self.settings.mode == "partner" and self.settings.minutes > 60:
-            # Beyond an hour a step's last rounds carry receiver and watch lines and longer quiet after work
-            # over several places: a little more margin.
-            seconds -= 5
+            seconds -= 10
         return seconds
 
     @property
