@@ -120,6 +120,11 @@ def test_partner_lines_name_the_listener_only_when_it_changes():
         wording.address("receiver", "Let your foot grow heavy."),
         wording.address("giver", "Ask: is this okay?"),
         wording.address("receiver", "I would like less pressure, you might say."),
+        wording.address("giver", "Press a little lighter."),
+        wording.address("receiver", "Let your shoulders drop."),
+        wording.new_step(),
+        wording.address("giver", "Cup the heel in one hand."),
+        wording.address("receiver", "Let your jaw soften."),
     ]
     assert said == [
         "Giver, walk your thumbs up the arch.",
@@ -127,8 +132,15 @@ def test_partner_lines_name_the_listener_only_when_it_changes():
         "Breathe out together.",
         "Go on a little slower.",
         "Receiver, let your foot grow heavy.",
-        "Giver, ask: is this okay?",
+        # A question the giver asks says by itself who it is for.
+        "Ask: is this okay?",
         "Receiver, I would like less pressure, you might say.",
+        "Giver, press a little lighter.",
+        "Receiver, let your shoulders drop.",
+        # After a new step's chime, the hands-on instructions are the giver's without a name.
+        "",
+        "Cup the heel in one hand.",
+        "Receiver, let your jaw soften.",
     ]
 
 

@@ -158,7 +158,9 @@ class Wording:
         as it was: it speaks to them too.
         """
         sentence = self.say(*parts)
-        if role in ("giver", "receiver") and role != self._role and sentence:
+        # A question the giver asks ("Ask: ...") says who it is for by itself.
+        asking = role == "giver" and _QUESTION_OPENER.match(sentence) is not None
+        if role in ("giver", "receiver") and role != self._role and sentence and not asking:
             first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
             name = f"{role.capitalize()}, "
@@ -170,6 +172,15 @@ class Wording:
         if role != "both":
             self._role = role
         return sentence
+
+    def new_step(self) -> str:
+        """A new step begins (after its chime): its hands-on instructions are the giver's without a name.
+
+        Returns ``""`` so a template can call it inline.
+        """
+        if self._role == "receiver":
+            self._role = "giver"
+        return ""
 
     def _fresh(self, sentence: str) -> bool:
         """Not said yet, also not as the same question with another opener ("Ask: " or "Ask quietly: ")."""
@@ -346,6 +357,7 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         "length": spoken_length(settings.minutes),
         "say": wording.say,
         "to": wording.address,
+        "new_step": wording.new_step,
         "pick": wording.pick,
         "shuffle": wording.shuffle,
         "unused": wording.unused,
