@@ -120,11 +120,8 @@ def test_partner_lines_name_the_listener_only_when_it_changes():
         wording.address("receiver", "Let your foot grow heavy."),
         wording.address("giver", "Ask: is this okay?"),
         wording.address("receiver", "I would like less pressure, you might say."),
-        wording.address("giver", "Press a little lighter."),
-        wording.address("receiver", "Let your shoulders drop."),
-        wording.new_step(),
-        wording.address("giver", "Cup the heel in one hand."),
-        wording.address("receiver", "Let your jaw soften."),
+        # A question to the receiver after a check-in sound names them even when the last line was theirs.
+        wording.address("receiver", "Would you like this slower?", named=True),
     ]
     assert said == [
         "Giver, walk your thumbs up the arch.",
@@ -132,15 +129,9 @@ def test_partner_lines_name_the_listener_only_when_it_changes():
         "Breathe out together.",
         "Go on a little slower.",
         "Receiver, let your foot grow heavy.",
-        # A question the giver asks says by itself who it is for.
-        "Ask: is this okay?",
+        "Giver, ask: is this okay?",
         "Receiver, I would like less pressure, you might say.",
-        "Giver, press a little lighter.",
-        "Receiver, let your shoulders drop.",
-        # After a new step's chime, the hands-on instructions are the giver's without a name.
-        "",
-        "Cup the heel in one hand.",
-        "Receiver, let your jaw soften.",
+        "Receiver, would you like this slower?",
     ]
 
 

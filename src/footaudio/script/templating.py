@@ -150,17 +150,16 @@ class Wording:
         ]
         return self._remember(self._random.choice(unused) if unused else sentence)
 
-    def address(self, role: str, *parts: str | Sequence[str]) -> str:
+    def address(self, role: str, *parts: str | Sequence[str], named: bool = False) -> str:
         """A sentence for ``role`` (``giver``, ``receiver``, ``both`` or ``self``), named only on a change.
 
         Partner routines name who is addressed ("Giver, ...") only when the listener changes;
         ``both`` and ``self`` lines never name anyone. A line for both leaves the current listener
-        as it was: it speaks to them too.
+        as it was: it speaks to them too. ``named`` names the listener even without a change (a
+        question to the receiver after a check-in sound).
         """
         sentence = self.say(*parts)
-        # A question the giver asks ("Ask: ...") says who it is for by itself.
-        asking = role == "giver" and _QUESTION_OPENER.match(sentence) is not None
-        if role in ("giver", "receiver") and role != self._role and sentence and not asking:
+        if role in ("giver", "receiver") and (role != self._role or named) and sentence:
             first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
             name = f"{role.capitalize()}, "
@@ -172,15 +171,6 @@ class Wording:
         if role != "both":
             self._role = role
         return sentence
-
-    def new_step(self) -> str:
-        """A new step begins (after its chime): its hands-on instructions are the giver's without a name.
-
-        Returns ``""`` so a template can call it inline.
-        """
-        if self._role == "receiver":
-            self._role = "giver"
-        return ""
 
     def _fresh(self, sentence: str) -> bool:
         """Not said yet, also not as the same question with another opener ("Ask: " or "Ask quietly: ")."""
@@ -357,7 +347,6 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
         "length": spoken_length(settings.minutes),
         "say": wording.say,
         "to": wording.address,
-        "new_step": wording.new_step,
         "pick": wording.pick,
         "shuffle": wording.shuffle,
         "unused": wording.unused,
