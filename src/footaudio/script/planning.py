@@ -49,7 +49,7 @@ RECEIVER_SECONDS = 170
 LONG_RECEIVER_SECONDS = 195
 """The same beyond an hour, so fewer lines name a role and the pool lasts."""
 
-WATCH_SECONDS = 150
+WATCH_SECONDS = 210
 """Nominal time between the lines that tell the giver what to watch for (the rule allows 360 s)."""
 
 SHORT_WATCH_SECONDS = 200
