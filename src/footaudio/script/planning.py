@@ -43,7 +43,7 @@ MAX_DEEP_PASSES = 3
 HOLD_SCALES = (1.0, 0.7, 1.3, 0.85, 1.15, 0.75, 1.25)
 """Shares of a step's quiet given to its rounds in turn, so no two steps have the same rhythm."""
 
-RECEIVER_SECONDS = 170
+RECEIVER_SECONDS = 175
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
 LONG_RECEIVER_SECONDS = 195
@@ -57,6 +57,9 @@ SHORT_WATCH_SECONDS = 200
 
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
+
+AGAIN_PAUSE_MAX_S = 8.0
+"""Longest quiet added at the end of a second-foot step for its shorter instructions (a hold precedes it)."""
 
 CARE_FROM_MINUTES = 20
 """Routines this long or longer stop midway through each foot for the hands of the one doing the work."""
@@ -129,6 +132,10 @@ def _spoken_seconds(technique: Any) -> float:
     how = [*(_get(technique, "how") or []), *([_get(technique, "once")] if _get(technique, "once") else [])]
     sentences = [part if isinstance(part, str) else (part[0] if part else "") for part in how]
     return SECONDS_PER_CHARACTER * sum(len(sentence) for sentence in sentences)
+
+
+def _first(part: Any) -> str:
+    return part if isinstance(part, str) else (part[0] if part else "")
 
 
 @dataclass(frozen=True)
@@ -340,6 +347,27 @@ class RoutinePlan:
     def foot_seconds(self) -> float:
         """Nominal time on each foot."""
         return max((self.total_seconds - self.overhead_seconds) / 2, 10)
+
+    def again_pause_ms(self, technique: Any, phase: str) -> int:
+        """Quiet at the end of a second-foot step whose instructions were its one-line recap (``again``).
+
+        About the time the first foot's full instructions took longer (their pauses included), so the
+        feet stay even and the gap between questions stays what the plan made it.
+        """
+        again = _get(technique, "again")
+        if not again or self.compact:
+            # Short routines say a step's instructions in full on both feet: their questions are close already.
+            return 0
+        solo = self.settings.mode == "solo" and _get(technique, "solo")
+        how = list((_get(technique, "solo") if solo else _get(technique, "how")) or [])
+        first_pause = 6.0 if _get(technique, "hands") is False else 2.5
+        pauses = (first_pause + 0.6 * (len(how) - 2)) if len(how) > 1 else 0.0
+        full = SECONDS_PER_CHARACTER * sum(len(_first(part)) for part in how) + pauses
+        saved = full - SECONDS_PER_CHARACTER * len(_first(again))
+        # The quiet joins the step's last hold; in long routines the finishing stillness is long already.
+        if phase == "finish" and self.settings.minutes >= 30:
+            return 0
+        return max(0, round(min(saved, AGAIN_PAUSE_MAX_S) * 1000))
 
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""

@@ -83,9 +83,7 @@ _INVITING_VERBS = frozenset(
 """Sentences that open with one of these read well after either way of naming the receiver."""
 
 
-_QUESTION_OPENER = re.compile(
-    r"^(?:Ask(?: your partner| quietly)?|Check (?:with your partner|in)|A quick question(?: for your partner)?): "
-)
+_QUESTION_OPENER = re.compile(r"^(?:Ask(?: your partner| quietly)?|Check (?:with your partner|in)): ")
 """How the giver's questions open; the same question with another opener is still the same question."""
 
 
