@@ -290,3 +290,44 @@ def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     # Not every one is the giver's bare "Ask: ...": some are in the giver's own words, some invite the receiver.
     bare = [text for text in checks if re.match(r"^(Giver, )?ask: ", text, re.I)]
     assert len(bare) < 0.8 * len(checks)
+
+
+def instructions_by_step(timeline) -> dict[str, list[str]]:
+    """Each foot step's sentences before its first hold (its instructions), by step name."""
+    said: dict[str, list[str]] = {}
+    held: set[str] = set()
+    for item in timeline.items:
+        if not item.step.startswith(("right-", "left-")) or item.step in held:
+            continue
+        if item.kind == "hold":
+            held.add(item.step)
+        elif item.kind == "speech":
+            said.setdefault(item.step, []).append(item.text)
+    return said
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("mode", MODES)
+def test_the_second_foot_hears_each_step_as_a_recap_and_the_feet_stay_even(mode, pressure):
+    settings = Settings(minutes=30, mode=mode, pressure=pressure)
+    _, timeline = planned(settings)
+    said = instructions_by_step(timeline)
+    # The foot's first step also lifts the foot and warms the lotion; deeper passes are short anyway.
+    steps = [
+        name for name in said if name.startswith("left-") and "-deep-" not in name and not name.startswith("left-1-")
+    ]
+    assert len(steps) >= 4
+    for left in steps:
+        right = "right-" + left.removeprefix("left-")
+        # One sentence says where the hands go and what they do (a firm reminder may follow it).
+        recap = [text for text in said[left] if "pain" not in text and "sharp" not in text]
+        assert len(recap) == 1, (left, said[left])
+        assert len(recap[0]) < sum(len(text) for text in said[right]), (left, said[right])
+    # The time the recaps save is quiet at the ends of their steps: the feet stay within the rule.
+    report = check_pacing(timeline, settings)
+    right_ms, left_ms = report.foot_ms["right"], report.foot_ms["left"]
+    assert abs(right_ms - left_ms) < 0.05 * right_ms
+    # Short routines say each step in full on both feet.
+    said = instructions_by_step(planned(Settings(minutes=10, mode=mode, pressure=pressure))[1])
+    for left in (name for name in said if name.startswith("left-") and "-finish-" not in name):
+        assert len(said[left]) == len(said["right-" + left.removeprefix("left-")]), left

@@ -58,6 +58,9 @@ SHORT_WATCH_SECONDS = 200
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
+AGAIN_LEAD_S = 3.0
+"""Longest quiet after a second-foot step's chime, before its one-line recap: time to bring the hands over."""
+
 AGAIN_PAUSE_MAX_S = 8.0
 """Longest quiet added at the end of a second-foot step for its shorter instructions (a hold precedes it)."""
 
@@ -348,26 +351,28 @@ class RoutinePlan:
         """Nominal time on each foot."""
         return max((self.total_seconds - self.overhead_seconds) / 2, 10)
 
-    def again_pause_ms(self, technique: Any, phase: str) -> int:
-        """Quiet at the end of a second-foot step whose instructions were its one-line recap (``again``).
+    def again_pauses_ms(self, technique: Any, phase: str) -> tuple[int, int]:
+        """Quiet before and after a second-foot step whose instructions are its one-line recap (``again``).
 
-        About the time the first foot's full instructions took longer (their pauses included), so the
-        feet stay even and the gap between questions stays what the plan made it.
+        Together about the time the first foot's full instructions took longer (their pauses included),
+        so the feet stay even and the gaps between questions stay what the plan made them: a moment
+        after the chime to bring the hands over (it does not delay the step's question), the rest
+        at the step's end, where it joins the last hold.
         """
         again = _get(technique, "again")
         if not again or self.compact:
             # Short routines say a step's instructions in full on both feet: their questions are close already.
-            return 0
+            return 0, 0
         solo = self.settings.mode == "solo" and _get(technique, "solo")
         how = list((_get(technique, "solo") if solo else _get(technique, "how")) or [])
         first_pause = 6.0 if _get(technique, "hands") is False else 2.5
         pauses = (first_pause + 0.6 * (len(how) - 2)) if len(how) > 1 else 0.0
         full = SECONDS_PER_CHARACTER * sum(len(_first(part)) for part in how) + pauses
-        saved = full - SECONDS_PER_CHARACTER * len(_first(again))
-        # The quiet joins the step's last hold; in long routines the finishing stillness is long already.
-        if phase == "finish" and self.settings.minutes >= 30:
-            return 0
-        return max(0, round(min(saved, AGAIN_PAUSE_MAX_S) * 1000))
+        saved = max(0.0, full - SECONDS_PER_CHARACTER * len(_first(again)))
+        before = min(saved, AGAIN_LEAD_S)
+        # In long routines the finishing stillness is long already.
+        after = 0.0 if phase == "finish" and self.settings.minutes >= 30 else min(saved - before, AGAIN_PAUSE_MAX_S)
+        return round(before * 1000), round(after * 1000)
 
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
