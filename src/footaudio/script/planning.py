@@ -61,6 +61,9 @@ LONG_WATCH_SECONDS = 160
 AGAIN_LEAD_S = 3.0
 """Longest quiet after a second-foot step's chime, before its one-line recap: time to bring the hands over."""
 
+AGAIN_COMPACT_S = 5.0
+"""Short routines: longest quiet right after a recap, before the step's first hold (the question follows)."""
+
 AGAIN_PAUSE_MAX_S = 8.0
 """Longest quiet added at the end of a second-foot step for its shorter instructions (a hold precedes it)."""
 
@@ -351,28 +354,32 @@ class RoutinePlan:
         """Nominal time on each foot."""
         return max((self.total_seconds - self.overhead_seconds) / 2, 10)
 
-    def again_pauses_ms(self, technique: Any, phase: str) -> tuple[int, int]:
+    def again_pauses_ms(self, technique: Any, phase: str) -> tuple[int, int, int]:
         """Quiet before and after a second-foot step whose instructions are its one-line recap (``again``).
 
         Together about the time the first foot's full instructions took longer (their pauses included),
         so the feet stay even and the gaps between questions stay what the plan made them: a moment
         after the chime to bring the hands over (it does not delay the step's question), the rest
-        at the step's end, where it joins the last hold.
+        at the step's end, where it joins the last hold. Short routines, whose questions come close
+        to the longest gap, keep the rest right after the recap instead (before the question, which
+        still comes within 30 s of the instructions): ``(before, after the recap, at the end)``.
         """
         again = _get(technique, "again")
-        if not again or self.compact:
-            # Short routines say a step's instructions in full on both feet: their questions are close already.
-            return 0, 0
+        if not again or self.brief or (self.compact and phase in ("warm", "finish")):
+            # No recap: the shortest routines, and short routines' warm-up and finish, say one sentence anyway.
+            return 0, 0, 0
         solo = self.settings.mode == "solo" and _get(technique, "solo")
         how = list((_get(technique, "solo") if solo else _get(technique, "how")) or [])
-        first_pause = 6.0 if _get(technique, "hands") is False else 2.5
+        first_pause = 0.6 if self.compact else 6.0 if _get(technique, "hands") is False else 2.5
         pauses = (first_pause + 0.6 * (len(how) - 2)) if len(how) > 1 else 0.0
         full = SECONDS_PER_CHARACTER * sum(len(_first(part)) for part in how) + pauses
         saved = max(0.0, full - SECONDS_PER_CHARACTER * len(_first(again)))
         before = min(saved, AGAIN_LEAD_S)
+        if self.compact:
+            return round(before * 1000), round(min(saved - before, AGAIN_COMPACT_S) * 1000), 0
         # In long routines the finishing stillness is long already.
         after = 0.0 if phase == "finish" and self.settings.minutes >= 30 else min(saved - before, AGAIN_PAUSE_MAX_S)
-        return round(before * 1000), round(after * 1000)
+        return round(before * 1000), 0, round(after * 1000)
 
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
