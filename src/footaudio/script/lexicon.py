@@ -18,15 +18,27 @@ LEXICON: dict[str, dict[str, str]] = {
     # Key: an engine id (every voice of it), or "engine-id voice-id" (that voice, on top).
     # Value: word (any case, whole words only) -> what the engine says instead.
     "pyttsx3-espeak": {},
-    # eSpeak NG's American English, the default voice: "Giver" is heard as "give her" and a
-    # sentence-opening "Notice" as "know this" or "and all this". Measured on this voice only
-    # (scripts/listen.py, Whisper base, 130 wpm); an earlier "givver" helped the British voice
-    # but not this one. "Sole" is heard as "soul" (its homophone) and a sentence-opening "Ask:"
-    # is often left out: each alone, "soal" (and "sohl") cut 51 errors in 19 sentences to 41,
-    # "aask" 31 in 17 to 25 ("ahsk": 28). No help: "kneeding", "kneedding", "thenn", "thehn"
-    # (18 to 16 in 6), "inn", "soals", "lohshun" (21 to 20), "glyed" (5 to 4), "kupp" and
-    # "strohks" (worse). Runs differ by a few errors per word, so small gains are left out.
-    "pyttsx3-espeak gmw/en-us": {"giver": "giv-er", "notice": "nohtiss", "sole": "soal", "ask": "aask"},
+    # eSpeak NG's American English, the default voice, measured with scripts/listen.py (Whisper base,
+    # the default 10-minute routines, 1,843 words) at 130 wpm as heard, each respelling alone on the
+    # sentences holding its word (errors before -> after):
+    # - "giver" is heard as "give her": "giv-er" (6 -> 2 or 4).
+    # - "notice" is heard as "know this": "noh-tiss" (17 -> 6, 14 -> 7); the hyphen keeps eSpeak from
+    #   turning the t into a flap. The earlier "nohtiss" gave eSpeak the very same phonemes as "notice".
+    # - a sentence-opening "Ask:" lasts about 70 ms of vowel and is heard as a filler ("Ah"): "aaask"
+    #   (about 140 ms) is heard as "ask" in 9 of 12 (15 -> 8 or 11). Padding the clip, a fade-in or
+    #   another stop after it did not help.
+    # - "then" is heard as "and": "the-en" (18 -> 9 at 130 as heard; no gain when eSpeak speaks faster).
+    # - "lotion" is heard as "ocean": "loh-shun" (14 -> 11, 16 -> 11).
+    # "sole" is heard as "soul", its homophone: "soal" has the same phonemes, so it is gone. No help:
+    # "cup'p", "kup-p", "guh-lide", "glyyde", "eeeze", "un-cross" (7 -> 4, too small), "kneeding",
+    # "thenn", "thhen" (a th as in "thin"), "soals", "lohshun", "strohks".
+    "pyttsx3-espeak gmw/en-us": {
+        "giver": "giv-er",
+        "notice": "noh-tiss",
+        "ask": "aaask",
+        "then": "the-en",
+        "lotion": "loh-shun",
+    },
     "piper-en_US-joe-medium": {},
 }
 """Respellings per engine id and voice; measured by ``scripts/listen.py``."""

@@ -21,7 +21,7 @@ STEP_ROUND_SECONDS = 30
 """A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
 
-DENSE_ROUND_SECONDS = 48
+DENSE_ROUND_SECONDS = 51
 """From 20 to 30 minutes (solo: from 15), where a step's fixed talk (instructions, question) takes the
 largest share, a round runs longer so the hands get quiet stretches."""
 
@@ -49,10 +49,10 @@ RECEIVER_SECONDS = 175
 LONG_RECEIVER_SECONDS = 195
 """The same beyond an hour, so fewer lines name a role and the pool lasts."""
 
-WATCH_SECONDS = 210
+WATCH_SECONDS = 200
 """Nominal time between the lines that tell the giver what to watch for (the rule allows 360 s)."""
 
-SHORT_WATCH_SECONDS = 200
+SHORT_WATCH_SECONDS = 250
 """The same under 30 minutes, where check-ins come often and the narration is dense already."""
 
 LONG_WATCH_SECONDS = 160
@@ -374,12 +374,19 @@ class RoutinePlan:
         pauses = (first_pause + 0.6 * (len(how) - 2)) if len(how) > 1 else 0.0
         full = SECONDS_PER_CHARACTER * sum(len(_first(part)) for part in how) + pauses
         saved = max(0.0, full - SECONDS_PER_CHARACTER * len(_first(again)))
-        before = min(saved, AGAIN_LEAD_S)
+        # From 30 minutes a moment after the chime; shorter routines have no time to fix there.
+        before = min(saved, AGAIN_LEAD_S) if self.settings.minutes >= 30 else 0.0
         if self.compact:
             return round(before * 1000), round(min(saved - before, AGAIN_COMPACT_S) * 1000), 0
         # In long routines the finishing stillness is long already.
-        after = 0.0 if phase == "finish" and self.settings.minutes >= 30 else min(saved - before, AGAIN_PAUSE_MAX_S)
+        longest = AGAIN_PAUSE_MAX_S if self.settings.minutes >= 30 else AGAIN_PAUSE_MAX_S * 1.5
+        after = 0.0 if phase == "finish" and self.settings.minutes >= 30 else min(saved - before, longest)
         return round(before * 1000), 0, round(after * 1000)
+
+    def quiet_hold(self, ms: int) -> HoldSpec:
+        """A quiet of about ``ms`` (a recap's saved time) that gives way when the routine is tight."""
+        seconds = ms / 1000
+        return HoldSpec(seconds / ROUND_SECONDS, seconds * 0.7, seconds * 1.5)
 
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
