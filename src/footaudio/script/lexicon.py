@@ -19,7 +19,7 @@ LEXICON: dict[str, dict[str, str]] = {
     # Value: word (any case, whole words only) -> what the engine says instead.
     "pyttsx3-espeak": {},
     # eSpeak NG's American English, the default voice, measured with scripts/listen.py (Whisper base,
-    # the default 10-minute routines, 1,843 words) at 130 wpm as heard, each respelling alone on the
+    # the default 10-minute routines, 1,843 words) at rates 130 and 120, each respelling alone on the
     # sentences holding its word (errors before -> after):
     # - "giver" is heard as "give her": "giv-er" (6 -> 2 or 4).
     # - "notice" is heard as "know this": "noh-tiss" (17 -> 6, 14 -> 7); the hyphen keeps eSpeak from
@@ -27,7 +27,7 @@ LEXICON: dict[str, dict[str, str]] = {
     # - a sentence-opening "Ask:" lasts about 70 ms of vowel and is heard as a filler ("Ah"): "aaask"
     #   (about 140 ms) is heard as "ask" in 9 of 12 (15 -> 8 or 11). Padding the clip, a fade-in or
     #   another stop after it did not help.
-    # - "then" is heard as "and": "the-en" (18 -> 9 at 130 as heard; no gain when eSpeak speaks faster).
+    # - "then" is heard as "and": "the-en" (18 -> 9 at 120; 15 -> 14 or 15 at 130).
     # - "lotion" is heard as "ocean": "loh-shun" (14 -> 11, 16 -> 11).
     # "sole" is heard as "soul", its homophone: "soal" has the same phonemes, so it is gone. No help:
     # "cup'p", "kup-p", "guh-lide", "glyyde", "eeeze", "un-cross" (7 -> 4, too small), "kneeding",

@@ -21,7 +21,7 @@ STEP_ROUND_SECONDS = 30
 """A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
 
-DENSE_ROUND_SECONDS = 51
+DENSE_ROUND_SECONDS = 48
 """From 20 to 30 minutes (solo: from 15), where a step's fixed talk (instructions, question) takes the
 largest share, a round runs longer so the hands get quiet stretches."""
 

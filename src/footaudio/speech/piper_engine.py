@@ -35,16 +35,21 @@ BUNDLED_VOICE = "en_US-joe-medium"
 
 NOT_INSTALLED = "the neural engine is not installed; run: pip install 'footaudio[neural]'"
 
-# Measured on en_US-joe-medium with piper-tts 1.8.0, words divided by whole clip length (Piper's own
-# lead-in and tail included, as the clip cache stores them). Clip time per word is not proportional
-# to length_scale but affine in it: a share of each clip does not stretch, so the mapping below
-# inverts the affine fit. The first fit (20 sentences, 219 words: 180 wpm at 1.0, 0.074 s fixed)
-# made the routines' own sentences 150 words a minute when 130 was asked (scripts/listen.py); refit
-# on them (length_scale 1.0 -> 204 wpm, 1.818 -> 126 wpm), what is heard is what is asked.
-NATURAL_WPM = 204.4
-"""Words per minute of the bundled voice at ``length_scale`` 1.0 (on the routines' sentences)."""
+# Measured on en_US-joe-medium with piper-tts 1.8.0: 20 typical routine sentences (219 words),
+# each synthesized twice at length_scale 0.5 to 4.0, words divided by whole clip length
+# (Piper's own lead-in and tail included, as the clip cache stores them). At length_scale 1.0
+# the voice speaks 180 words a minute, brisk for a massage. Clip time per word is not
+# proportional to length_scale but affine in it (s/word = 0.074 + 0.258 * length_scale, within
+# 4 % from 0.5 to 4.0): a share of each clip does not stretch. Plain NATURAL_WPM / rate would
+# give 148 wpm for 140 and 92 for 80, so the mapping below inverts the affine fit instead; it
+# lands within 3.5 % of 80, 140, 200 and 260 wpm on the same sentences. On the routines' own
+# sentences it speaks faster: 130 asked measured 150 words a minute (scripts/listen.py). A refit on
+# those sentences (204.4 wpm at 1.0, 0.0714 s fixed) speaks them at 128, but Whisper heard that
+# worse (5.7% and 6.2% word errors against 4.8%), so the first fit stays.
+NATURAL_WPM = 180.0
+"""Words per minute of the bundled voice at ``length_scale`` 1.0."""
 
-FIXED_S_PER_WORD = 0.0714
+FIXED_S_PER_WORD = 0.074
 """Seconds of each word (on average) that do not stretch with ``length_scale``."""
 
 # A guard against absurd rates only: footaudio's rates (80 to 260 wpm, down to 40 with slow
