@@ -323,11 +323,12 @@ def test_the_second_foot_hears_each_step_as_a_recap_and_the_feet_stay_even(mode,
         recap = [text for text in said[left] if "pain" not in text and "sharp" not in text]
         assert len(recap) == 1, (left, said[left])
         assert len(recap[0]) < sum(len(text) for text in said[right]), (left, said[right])
-    # The time the recaps save is quiet around them: the feet stay well within the rule's 10% (the first
-    # foot alone hears how to answer, and a line or two of background, so it runs a little longer).
+    # The time the recaps save is quiet at the steps' ends: the feet stay within the rule's 10% with room
+    # to spare (the first foot alone hears how to answer and a line or two of background, and the quiet
+    # is capped so no silence passes a minute, so the first foot runs a little longer).
     report = check_pacing(timeline, settings)
     right_ms, left_ms = report.foot_ms["right"], report.foot_ms["left"]
-    assert abs(right_ms - left_ms) < 0.06 * right_ms
+    assert abs(right_ms - left_ms) < 0.075 * right_ms
     # Short routines recap their main steps too; their warm-up and finish are one sentence on either foot.
     said = instructions_by_step(planned(Settings(minutes=10, mode=mode, pressure=pressure))[1])
     for left in (name for name in said if name.startswith("left-") and not name.startswith("left-1-")):

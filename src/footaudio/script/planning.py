@@ -58,11 +58,11 @@ SHORT_WATCH_SECONDS = 250
 LONG_WATCH_SECONDS = 160
 """The same beyond an hour, so the pool of watch lines lasts without repeating."""
 
-AGAIN_LEAD_S = 3.0
-"""Longest quiet after a second-foot step's chime, before its one-line recap: time to bring the hands over."""
-
 AGAIN_COMPACT_S = 5.0
 """Short routines: longest quiet right after a recap, before the step's first hold (the question follows)."""
+
+AGAIN_FINISH_MAX_S = 5.0
+"""The same after the finishing stillness of a long routine."""
 
 AGAIN_PAUSE_MAX_S = 8.0
 """Longest quiet added at the end of a second-foot step for its shorter instructions (a hold precedes it)."""
@@ -354,34 +354,40 @@ class RoutinePlan:
         """Nominal time on each foot."""
         return max((self.total_seconds - self.overhead_seconds) / 2, 10)
 
-    def again_pauses_ms(self, technique: Any, phase: str) -> tuple[int, int, int]:
-        """Quiet before and after a second-foot step whose instructions are its one-line recap (``again``).
+    def recaps(self, technique: Any, phase: str) -> bool:
+        """Whether the second foot hears this step as its one-line recap (``again``).
 
-        Together about the time the first foot's full instructions took longer (their pauses included),
-        so the feet stay even and the gaps between questions stay what the plan made them: a moment
-        after the chime to bring the hands over (it does not delay the step's question), the rest
-        at the step's end, where it joins the last hold. Short routines, whose questions come close
-        to the longest gap, keep the rest right after the recap instead (before the question, which
-        still comes within 30 s of the instructions): ``(before, after the recap, at the end)``.
+        Not in the shortest routines, nor in short routines' warm-up and finish: they say one sentence anyway.
+        """
+        return bool(_get(technique, "again")) and not self.brief and not (self.compact and phase in ("warm", "finish"))
+
+    def again_pauses_ms(self, technique: Any, phase: str) -> tuple[int, int]:
+        """Quiet for a second-foot step whose instructions are its one-line recap (``again``).
+
+        About the time the first foot's full instructions took longer (their pauses included), so the
+        feet stay even: at the step's end, where it joins the last hold. Short routines, whose questions
+        come close to the longest gap, have it right after the recap instead (before the question, which
+        still comes within 30 s of the instructions): ``(after the recap, at the step's end)``. (A quiet
+        right after the chime read as dead air.)
         """
         again = _get(technique, "again")
-        if not again or self.brief or (self.compact and phase in ("warm", "finish")):
-            # No recap: the shortest routines, and short routines' warm-up and finish, say one sentence anyway.
-            return 0, 0, 0
+        if not self.recaps(technique, phase):
+            return 0, 0
         solo = self.settings.mode == "solo" and _get(technique, "solo")
         how = list((_get(technique, "solo") if solo else _get(technique, "how")) or [])
         first_pause = 0.6 if self.compact else 6.0 if _get(technique, "hands") is False else 2.5
         pauses = (first_pause + 0.6 * (len(how) - 2)) if len(how) > 1 else 0.0
         full = SECONDS_PER_CHARACTER * sum(len(_first(part)) for part in how) + pauses
         saved = max(0.0, full - SECONDS_PER_CHARACTER * len(_first(again)))
-        # From 30 minutes a moment after the chime; shorter routines have no time to fix there.
-        before = min(saved, AGAIN_LEAD_S) if self.settings.minutes >= 30 else 0.0
         if self.compact:
-            return round(before * 1000), round(min(saved - before, AGAIN_COMPACT_S) * 1000), 0
-        # In long routines the finishing stillness is long already.
+            return round(min(saved, AGAIN_COMPACT_S) * 1000), 0
+        # Long routines' holds are long already: the quiet stays short enough that no silence passes a minute.
         longest = AGAIN_PAUSE_MAX_S if self.settings.minutes >= 30 else AGAIN_PAUSE_MAX_S * 1.5
-        after = 0.0 if phase == "finish" and self.settings.minutes >= 30 else min(saved - before, longest)
-        return round(before * 1000), 0, round(after * 1000)
+        if phase == "finish" and self.settings.minutes >= 30:
+            # The finishing stillness is long already: a little more, so no silence passes a minute.
+            longest = AGAIN_FINISH_MAX_S
+        after = min(saved, longest)
+        return 0, round(after * 1000)
 
     def quiet_hold(self, ms: int) -> HoldSpec:
         """A quiet of about ``ms`` (a recap's saved time) that gives way when the routine is tight."""
