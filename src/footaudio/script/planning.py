@@ -136,12 +136,13 @@ def _spoken_seconds(technique: Any) -> float:
     first foot's question must not come late.
     """
     how = [*(_get(technique, "how") or []), *([_get(technique, "once")] if _get(technique, "once") else [])]
-    sentences = [part if isinstance(part, str) else (part[0] if part else "") for part in how]
+    return _said_seconds(how)
+
+
+def _said_seconds(parts: Any) -> float:
+    """About how long sentences take to say (the first alternative of each)."""
+    sentences = [part if isinstance(part, str) else (part[0] if part else "") for part in parts]
     return SECONDS_PER_CHARACTER * sum(len(sentence) for sentence in sentences)
-
-
-def _first(part: Any) -> str:
-    return part if isinstance(part, str) else (part[0] if part else "")
 
 
 @dataclass(frozen=True)
@@ -370,15 +371,11 @@ class RoutinePlan:
         still comes within 30 s of the instructions): ``(after the recap, at the step's end)``. (A quiet
         right after the chime read as dead air.)
         """
-        again = _get(technique, "again")
         if not self.recaps(technique, phase):
             return 0, 0
-        solo = self.settings.mode == "solo" and _get(technique, "solo")
-        how = list((_get(technique, "solo") if solo else _get(technique, "how")) or [])
-        first_pause = 0.6 if self.compact else 6.0 if _get(technique, "hands") is False else 2.5
-        pauses = (first_pause + 0.6 * (len(how) - 2)) if len(how) > 1 else 0.0
-        full = SECONDS_PER_CHARACTER * sum(len(_first(part)) for part in how) + pauses
-        saved = max(0.0, full - SECONDS_PER_CHARACTER * len(_first(again)))
+        how = list((self.settings.mode == "solo" and _get(technique, "solo")) or _get(technique, "how") or [])
+        pauses = sum(self.how_pause_ms(technique, index, len(how)) for index in range(len(how) - 1)) / 1000
+        saved = max(0.0, _said_seconds(how) + pauses - _said_seconds([_get(technique, "again")]))
         if self.compact:
             return round(min(saved, AGAIN_COMPACT_S) * 1000), 0
         # Long routines' holds are long already: the quiet stays short enough that no silence passes a minute.
@@ -388,6 +385,15 @@ class RoutinePlan:
             longest = AGAIN_FINISH_MAX_S
         after = min(saved, longest)
         return 0, round(after * 1000)
+
+    def how_pause_ms(self, technique: Any, index: int, count: int) -> int:
+        """The pause after sentence ``index`` of a step's ``count`` instructions.
+
+        After the first (where the hands go) a moment to put them there, longer for a ball; else a breath.
+        """
+        if index == 0 and count > 1 and not self.compact:
+            return 6000 if _get(technique, "hands") is False else 2500
+        return 600
 
     def quiet_hold(self, ms: int) -> HoldSpec:
         """A quiet of about ``ms`` (a recap's saved time) that gives way when the routine is tight."""
