@@ -183,6 +183,30 @@ def test_solo_speaks_to_one_person_and_partner_names_roles(pressure):
         assert any(text.startswith("Giver") for text in said)
 
 
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_partner_questions_are_sometimes_put_to_the_receiver_in_place_of_their_line(pressure):
+    """Rounds with a receiver line often ask the receiver directly instead; the giver is named again after."""
+    for minutes in (30, 60):
+        _, timeline = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))
+        items = [i for i in timeline.items if i.step.startswith(("right-", "left-"))]
+        direct = 0
+        for index, item in enumerate(items):
+            if not (item.kind == "sound" and item.sound == "check-in"):
+                continue
+            question = next(i for i in items[index:] if i.kind == "speech")
+            if not question.text.startswith(("Receiver, ", "If you're receiving, ")) or "stop" in question.text:
+                continue
+            direct += 1
+            assert question.text.endswith(("?", ".")), question.text
+            rest = [i for i in items[index:] if i.kind == "speech" and i.step == question.step][1:]
+            # The hands go on, named; the question was the receiver's line, so no other follows it in the round.
+            if rest:
+                assert rest[0].text.startswith("Giver, "), rest[0].text
+                following = [i.text for i in rest[1:3] if i.start_ms - question.start_ms < 30_000]
+                assert not any(t.startswith(("Receiver", "If you're receiving")) for t in following), following
+        assert direct >= (1 if minutes == 30 else 3), (minutes, pressure, direct)
+
+
 def test_firm_steps_carry_a_comfort_check():
     for mode in MODES:
         _, timeline = planned(Settings(minutes=30, mode=mode, pressure="firm"))

@@ -444,6 +444,8 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
             re.search(r"\b(set|lower)", switch) and re.search(r"\b(cover|fold)", switch) and "lift" in left_start
         ):
             problems.append("the change of feet is not narrated in full (set down, cover, lift the other)")
-        if not partner and not ("uncross" in switch and re.search(r"cross|over (your|the) other knee", left_start)):
+        if not partner and not (
+            "uncross" in switch and re.search(r"cross|over (your|the) (other|left|right) knee", left_start)
+        ):
             problems.append("the change of feet is not narrated in full (uncross, rest, cross the other)")
     return figures, problems
