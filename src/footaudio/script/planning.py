@@ -96,6 +96,10 @@ WATCH_FROM_MINUTES = 15
 ANSWER_MS = {"partner": 7000, "solo": 6000}
 """Quiet after a check-in question, for the answer (or, solo, for noticing)."""
 
+ANSWER_SPREAD_MS = {"partner": (0, -500, 500), "solo": (0,)}
+"""Partner questions leave 6.5 to 7.5 s for the answer, in turn, so the check-ins do not keep one fixed beat
+(short routines keep 7 s: their steps and feet have no time to spare)."""
+
 BRIEF_BELOW_MINUTES = 8
 """Routines shorter than this use the compact wording for welcome, safety and closing."""
 
@@ -322,6 +326,12 @@ class RoutinePlan:
     def answer_ms(self) -> int:
         """Quiet after a check-in question."""
         return ANSWER_MS[self.settings.mode]
+
+    @property
+    def answer_choices_ms(self) -> tuple[str, ...]:
+        """The quiets after check-in questions that take turns (in ms, as text for ``turn``)."""
+        spreads = (0,) if self.compact else ANSWER_SPREAD_MS[self.settings.mode]
+        return tuple(str(self.answer_ms + spread) for spread in spreads)
 
     @property
     def check_in_every(self) -> int:
