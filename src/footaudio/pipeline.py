@@ -60,6 +60,9 @@ class Routine:
     engine_id: str = ""
     """The engine that spoke it, e.g. ``piper-en_US-joe-medium`` (``auto`` resolved)."""
 
+    pace: float = 1.0
+    """The pace it was planned for: above 1, a leaner plan for a voice slower than planning assumes."""
+
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -142,7 +145,7 @@ def plan(
 
         return ssml, script, synthesize_clips(script, candidate, synthesizer, voice, cache, tick)
 
-    def fitted(candidate: Settings) -> tuple[str, Script, Clips, Timeline]:
+    def fitted(candidate: Settings) -> tuple[str, Script, Clips, Timeline, float]:
         """The plan for ``candidate``, leaner if the voice is slower than planning assumes.
 
         When the narration does not fit, or says too much for its time, leaner plans are tried in turn
@@ -157,7 +160,7 @@ def plan(
             allowed = 0
         else:
             if not _too_dense(timeline):
-                return ssml, script, clips, timeline
+                return ssml, script, clips, timeline, 1.0
             misfit = None
             allowed = len(check_pacing(timeline, candidate).problems) - 1
         for pace in LEANER_PACES:
@@ -167,16 +170,16 @@ def plan(
             except NarrationDoesNotFit:
                 continue
             if not _too_dense(lean_timeline) and len(check_pacing(lean_timeline, candidate).problems) <= allowed:
-                return (*leaner, lean_timeline)
+                return (*leaner, lean_timeline, pace)
         if misfit is not None:
             raise misfit
-        return ssml, script, clips, timeline
+        return ssml, script, clips, timeline, 1.0
 
     try:
-        ssml, script, clips, timeline = fitted(settings)
+        ssml, script, clips, timeline, pace = fitted(settings)
     except NarrationDoesNotFit as exc:
         raise _explain(settings, exc, lambda s: fitted(s)[3]) from None
-    return Routine(settings, ssml, script, clips, timeline, synthesizer.engine_id)
+    return Routine(settings, ssml, script, clips, timeline, synthesizer.engine_id, pace)
 
 
 def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Settings], Timeline]) -> UsageError:
