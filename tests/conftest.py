@@ -43,15 +43,20 @@ class FakeSynthesizer:
     engine_id = "fake"
     default_voice = "fake/a"
 
-    def __init__(self) -> None:
+    def __init__(self, slowness: float = 1.0) -> None:
         self.calls: list[tuple[str, str | None, int]] = []
+        self.slowness = slowness
+        """Clips this many times longer than ``fake_clip_ms``: a voice slower than planning assumes."""
+        if slowness != 1.0:
+            # Its clips are not the usual fake's: they are cached under their own engine.
+            self.engine_id = f"fake-slow-{slowness:g}"
 
     def voices(self) -> list[Voice]:
         return [Voice("fake/a", "Fake A", ("en",)), Voice("fake/b", "Fake B", ("en",))]
 
     def synthesize(self, text: str, voice: str | None, rate: int, path: Path) -> None:
         self.calls.append((text, voice, rate))
-        frames = fake_clip_ms(text) * FAKE_RATE // 1000
+        frames = round(fake_clip_ms(text) * self.slowness) * FAKE_RATE // 1000
         tone = (_PERIOD * (frames // len(_PERIOD) + 1))[:frames]
         with wave.open(str(path), "wb") as clip:
             clip.setnchannels(1)

@@ -482,3 +482,14 @@ def test_a_sets_digest_includes_the_ffmpeg_used(monkeypatch, fresh_ffmpeg_choice
     other = footaudio.tools.Tool(real.path, real.source, real.why, "ffmpeg version 5.1.9-0+deb12u1")
     monkeypatch.setattr(footaudio.tools, "find_ffmpeg", lambda: other)
     assert inputs_digest(spec, "Calm", 1, "t") != before
+
+
+def test_a_sets_digest_includes_how_engines_turn_the_rate_into_speech(monkeypatch):
+    import footaudio.speech.cache
+    from footaudio.sets.runner import inputs_digest
+    from footaudio.sets.setfile import set_from_lists
+
+    spec = set_from_lists("Calm", {"minutes": [5]}, {}).routines[0]
+    before = inputs_digest(spec, "Calm", 1, "t")
+    monkeypatch.setattr(footaudio.speech.cache, "RATE_MAPPING", footaudio.speech.cache.RATE_MAPPING + 1)
+    assert inputs_digest(spec, "Calm", 1, "t") != before

@@ -4,11 +4,13 @@ import json
 
 import pytest
 
-from footaudio import Settings, UsageError, render
+from footaudio import Settings, UsageError, build_script, plan, render
 from footaudio.audio.tags import read_settings_tag
 from footaudio.files import TEMP_PREFIX
+from footaudio.script.pacing import check_pacing
+from footaudio.script.timeline import build_timeline
 
-from .conftest import decode, rms
+from .conftest import FakeSynthesizer, decode, fake_clip_ms, rms
 
 # Real ffmpeg encodes every file here.
 pytestmark = pytest.mark.engine
@@ -43,6 +45,17 @@ def test_each_sentence_is_synthesized_once_and_then_cached(tmp_path, fake_synth,
     assert routine.clips.synthesized == 0
 
 
+def test_clips_made_with_another_rate_mapping_are_made_again(tmp_path, fake_synth, cache, monkeypatch):
+    import footaudio.speech.cache
+
+    render(Settings(minutes=3), tmp_path / "a.mp3", synthesizer=fake_synth, cache=cache)
+    first = len(fake_synth.calls)
+    monkeypatch.setattr(footaudio.speech.cache, "RATE_MAPPING", footaudio.speech.cache.RATE_MAPPING + 1)
+    routine = render(Settings(minutes=3), tmp_path / "b.mp3", synthesizer=fake_synth, cache=cache).routine
+    assert len(fake_synth.calls) == 2 * first
+    assert routine.clips.synthesized == first
+
+
 def test_too_short_names_the_smallest_length_that_works(tmp_path, fake_synth, cache):
     with pytest.raises(UsageError) as caught:
         render(
@@ -70,6 +83,22 @@ def test_too_short_names_the_smallest_length_that_works(tmp_path, fake_synth, ca
             cache=cache,
         )
     assert not (tmp_path / "y.mp3").exists()
+
+
+def test_a_voice_slower_than_planning_assumes_gets_a_leaner_plan_that_keeps_every_rule(tmp_path, cache):
+    """Clips 12% longer than the fake's: the usual 8-minute plan would be 47% speech; a leaner one is used."""
+    settings = Settings(minutes=8, mode="partner", pressure="firm")
+    slow = FakeSynthesizer(slowness=1.12)
+    _, usual = build_script(settings)
+    usual_timeline = build_timeline(usual, lambda s: round(fake_clip_ms(s.text) * 1.12), settings.total_ms)
+    assert usual_timeline.speech_ms > 0.45 * settings.total_ms
+
+    result = render(settings, tmp_path / "lean.mp3", synthesizer=slow, cache=cache)
+    assert check_pacing(result.routine.timeline, settings).problems == ()
+    assert len(result.routine.script.sentences) < len(usual.sentences)
+    assert len(decode(result.path)) // 2 == 8 * 60 * 44_100
+    # The usual voice keeps the usual plan.
+    assert plan(settings, synthesizer=FakeSynthesizer(), cache=cache).script == usual
 
 
 @pytest.mark.parametrize(

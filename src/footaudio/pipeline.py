@@ -14,6 +14,7 @@ from .audio.tags import SetContext
 from .errors import UsageError
 from .files import folder_busy, remove_stale_temporaries
 from .script.lexicon import lexicon_for
+from .script.pacing import SPEECH_SHARE, check_pacing
 from .script.ssml import Script, parse_ssml
 from .script.templating import render_ssml
 from .script.timeline import NarrationDoesNotFit, Timeline, build_timeline
@@ -59,6 +60,9 @@ class Routine:
     engine_id: str = ""
     """The engine that spoke it, e.g. ``piper-en_US-joe-medium`` (``auto`` resolved)."""
 
+    pace: float = 1.0
+    """The pace it was planned for: above 1, a leaner plan for a voice slower than planning assumes."""
+
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -80,19 +84,32 @@ def default_output(settings: Settings) -> Path:
 
 
 def build_script(
-    settings: Settings, templates: Path | None = None, lexicon: Mapping[str, str] | None = None
+    settings: Settings,
+    templates: Path | None = None,
+    lexicon: Mapping[str, str] | None = None,
+    pace: float = 1.0,
 ) -> tuple[str, Script]:
     """Render the templates for ``settings`` and parse the result.
 
     ``lexicon`` (word -> alias, e.g. ``lexicon_for(engine_id, voice)``) makes the engine say
     each listed word as its alias, as ``<sub alias>`` would; the script's text keeps the word.
+    ``pace``: how much longer the voice takes than planning assumes (a leaner plan above 1).
     """
-    ssml = render_ssml(settings, templates)
+    ssml = render_ssml(settings, templates, pace)
     return ssml, parse_ssml(ssml, source="the routine template's output", lexicon=lexicon)
 
 
 def _fit(settings: Settings, script: Script, clips: Clips) -> Timeline:
     return build_timeline(script, clips.ms, settings.total_ms)
+
+
+LEANER_PACES = (1.05, 1.1, 1.15, 1.2, 1.25, 1.3)
+"""Paces a voice slower than planning assumes is planned with, in turn, until the plan fits: the least
+lean plan that keeps the narration to its share of the time keeps the most of the routine."""
+
+
+def _too_dense(timeline: Timeline) -> bool:
+    return timeline.speech_ms > SPEECH_SHARE[1] * timeline.total_ms
 
 
 def plan(
@@ -115,8 +132,8 @@ def plan(
     if lexicon is None:
         lexicon = lexicon_for(synthesizer.engine_id, voice)
 
-    def clips_for(candidate: Settings) -> tuple[str, Script, Clips]:
-        ssml, script = build_script(candidate, templates, lexicon)
+    def clips_for(candidate: Settings, pace: float = 1.0) -> tuple[str, Script, Clips]:
+        ssml, script = build_script(candidate, templates, lexicon, pace)
         sentences = len(dict.fromkeys(script.sentences))
         done = 0
 
@@ -128,12 +145,41 @@ def plan(
 
         return ssml, script, synthesize_clips(script, candidate, synthesizer, voice, cache, tick)
 
-    ssml, script, clips = clips_for(settings)
+    def fitted(candidate: Settings) -> tuple[str, Script, Clips, Timeline, float]:
+        """The plan for ``candidate``, leaner if the voice is slower than planning assumes.
+
+        When the narration does not fit, or says too much for its time, leaner plans are tried in turn
+        (``LEANER_PACES``); the first that fits, keeps speech to its share and breaks fewer pacing rules
+        (none, where the first plan did not fit at all) is used.
+        """
+        ssml, script, clips = clips_for(candidate)
+        try:
+            timeline = _fit(candidate, script, clips)
+        except NarrationDoesNotFit as exc:
+            misfit: NarrationDoesNotFit | None = exc
+            allowed = 0
+        else:
+            if not _too_dense(timeline):
+                return ssml, script, clips, timeline, 1.0
+            misfit = None
+            allowed = len(check_pacing(timeline, candidate).problems) - 1
+        for pace in LEANER_PACES:
+            leaner = clips_for(candidate, pace)
+            try:
+                lean_timeline = _fit(candidate, *leaner[1:])
+            except NarrationDoesNotFit:
+                continue
+            if not _too_dense(lean_timeline) and len(check_pacing(lean_timeline, candidate).problems) <= allowed:
+                return (*leaner, lean_timeline, pace)
+        if misfit is not None:
+            raise misfit
+        return ssml, script, clips, timeline, 1.0
+
     try:
-        timeline = _fit(settings, script, clips)
+        ssml, script, clips, timeline, pace = fitted(settings)
     except NarrationDoesNotFit as exc:
-        raise _explain(settings, exc, lambda s: _fit(s, *clips_for(s)[1:])) from None
-    return Routine(settings, ssml, script, clips, timeline, synthesizer.engine_id)
+        raise _explain(settings, exc, lambda s: fitted(s)[3]) from None
+    return Routine(settings, ssml, script, clips, timeline, synthesizer.engine_id, pace)
 
 
 def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Settings], Timeline]) -> UsageError:

@@ -15,6 +15,7 @@ import pytest
 
 from footaudio import Settings, build_script
 from footaudio.script.pacing import check_pacing
+from footaudio.script.planning import RoutinePlan
 from footaudio.script.ssml import Speech, parse_ssml
 from footaudio.script.timeline import build_timeline
 from footaudio.script.views import as_text
@@ -205,6 +206,22 @@ def test_partner_questions_are_sometimes_put_to_the_receiver_in_place_of_their_l
                 following = [i.text for i in rest[1:3] if i.start_ms - question.start_ms < 30_000]
                 assert not any(t.startswith(("Receiver", "If you're receiving")) for t in following), following
         assert direct >= (1 if minutes == 30 else 3), (minutes, pressure, direct)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "mode", "pressure"), [(6, "partner", "firm"), (8, "partner", "firm"), (30, "partner", "medium")]
+)
+def test_a_slower_pace_plans_fewer_words_that_keep_every_rule_at_that_pace(minutes, mode, pressure):
+    """A voice a fifth slower than planning assumes: a leaner plan, and its rules hold at that voice's pace."""
+    settings = Settings(minutes=minutes, mode=mode, pressure=pressure)
+    _, usual = build_script(settings)
+    _, lean = build_script(settings, pace=1.2)
+    assert len(lean.sentences) < len(usual.sentences)
+    timeline = build_timeline(lean, lambda s: round(fake_clip_ms(s.text) * 1.2), settings.total_ms)
+    assert check_pacing(timeline, settings).problems == ()
+    # The six-minute partner routine takes the shortest routines' wording: one step per foot.
+    assert RoutinePlan(settings, pace=1.2).short == (minutes == 6)
+    assert not RoutinePlan(settings).short
 
 
 def test_firm_steps_carry_a_comfort_check():

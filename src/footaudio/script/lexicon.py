@@ -20,17 +20,25 @@ LEXICON: dict[str, dict[str, str]] = {
     "pyttsx3-espeak": {},
     # eSpeak NG's American English, the default voice, measured with scripts/listen.py (Whisper base,
     # the default 10-minute routines), each respelling alone on the sentences holding its word (errors
-    # before -> after), at the default rate 130 unless said:
+    # before -> after), at 130 words a minute as heard (eSpeak given 120, see ESPEAK_RATE_SCALE):
     # - "giver" is heard as "give her": "giv-er" (9 -> 4; 6 -> 2 or 4 earlier).
-    # - "notice" is heard as "know this": "noh-tiss" (21 -> 6; 17 -> 6 at 120); the hyphen keeps eSpeak
-    #   from turning the t into a flap. The earlier "nohtiss" gave eSpeak the very same phonemes.
-    # Left out, though they help when eSpeak is given 120 (heard at 131 words a minute, where all five
-    # together measured 7.7% against 9.5% at 130): "aaask" for a sentence-opening "Ask:" (70 ms of vowel,
-    # heard as a filler: 15 -> 8 or 11 at 120, but 15 -> 22 at 130), "the-en" for "then" (18 -> 9 at
-    # 120, 8 -> 8 at 130), "loh-shun" for "lotion" (14 -> 11 at 120, 12 -> 14 at 130). "sole" is heard as
+    # - "notice" is heard as "know this": "noh-tiss" (21 -> 6; 17 -> 6); the hyphen keeps eSpeak from
+    #   turning the t into a flap. The earlier "nohtiss" gave eSpeak the very same phonemes.
+    # - a sentence-opening "Ask:" lasts about 70 ms of vowel and is heard as a filler: "aaask" (15 -> 8
+    #   or 11). Padding the clip, a fade-in or another stop after it did not help.
+    # - "then" is heard as "and": "the-en" (18 -> 9).
+    # - "lotion" is heard as "ocean": "loh-shun" (14 -> 11).
+    # The last three help only at this rate: when eSpeak spoke faster (143 words a minute as heard),
+    # "aaask" took 15 errors to 22, and "the-en" and "loh-shun" changed nothing. "sole" is heard as
     # "soul", its homophone: "soal" has the same phonemes, so it is gone. No help: "cup'p", "kup-p",
     # "guh-lide", "glyyde", "eeeze", "un-cross" (7 -> 4), "kneeding", "thenn", "thhen", "soals", "strohks".
-    "pyttsx3-espeak gmw/en-us": {"giver": "giv-er", "notice": "noh-tiss"},
+    "pyttsx3-espeak gmw/en-us": {
+        "giver": "giv-er",
+        "notice": "noh-tiss",
+        "ask": "aaask",
+        "then": "the-en",
+        "lotion": "loh-shun",
+    },
     "piper-en_US-joe-medium": {},
 }
 """Respellings per engine id and voice; measured by ``scripts/listen.py``."""

@@ -205,6 +205,14 @@ class RoutinePlan:
     """The shape of a routine for given settings; templates read it as ``plan``."""
 
     settings: Settings
+    pace: float = 1.0
+    """How much longer the voice takes to say the narration than ``SECONDS_PER_CHARACTER`` assumes (1.1: a
+    tenth longer). A slower voice gets a leaner plan: the wording of a shorter routine, fewer steps and cues."""
+
+    @property
+    def content_minutes(self) -> float:
+        """The length whose wording and number of steps fit this voice: the minutes asked, over the pace."""
+        return self.settings.minutes / self.pace
 
     @property
     def total_seconds(self) -> float:
@@ -214,7 +222,7 @@ class RoutinePlan:
     @property
     def brief(self) -> bool:
         """Short routines use compact wording so narration stays a minority of the time."""
-        return self.settings.minutes < BRIEF_BELOW_MINUTES
+        return self.content_minutes < BRIEF_BELOW_MINUTES
 
     @property
     def compact(self) -> bool:
@@ -224,17 +232,17 @@ class RoutinePlan:
         until 20 minutes, where the time to wash comes in too.
         """
         below = COMPACT_BELOW_MINUTES if self.settings.mode == "solo" else PARTNER_COMPACT_BELOW_MINUTES
-        return self.settings.minutes < below
+        return self.content_minutes < below
 
     @property
     def short(self) -> bool:
         """Routines under 6 minutes: one step per foot, the fewest words that still guide."""
-        return self.settings.minutes < SHORT_BELOW_MINUTES
+        return self.content_minutes < SHORT_BELOW_MINUTES
 
     @property
     def mini(self) -> bool:
         """Routines under 3 minutes keep only the essentials: one step per foot, no check-ins."""
-        return self.settings.minutes < MINI_BELOW_MINUTES
+        return self.content_minutes < MINI_BELOW_MINUTES
 
     @property
     def washing(self) -> bool:
@@ -344,7 +352,7 @@ class RoutinePlan:
         seconds = CHECK_IN_SECONDS[self.settings.mode]
         if (
             self.settings.mode == "partner"
-            and COMPACT_BELOW_MINUTES <= self.settings.minutes < PARTNER_COMPACT_BELOW_MINUTES
+            and COMPACT_BELOW_MINUTES <= self.content_minutes < PARTNER_COMPACT_BELOW_MINUTES
         ):
             # Compact partner wording with a full-length foot: the steps run longer than their nominal share.
             seconds -= 10
@@ -358,7 +366,7 @@ class RoutinePlan:
             talk += 15 if self.brief else 50
         if self.settings.minutes >= 30:
             talk += 60
-        return talk + self.prep_seconds
+        return talk * self.pace + self.prep_seconds
 
     @property
     def foot_seconds(self) -> float:
@@ -429,9 +437,11 @@ class RoutinePlan:
             return [(ranked[0], "main", 1)]
         # Solo from 10 minutes: two main techniques sit between the warm-up and the finishing.
         # Partner from 15 minutes: two main techniques too, so no single step runs three minutes.
+        # The fewest distinct steps are a rule of the length asked, whatever the voice's pace.
         minutes = self.settings.minutes
         least = (4 if self.settings.mode == "solo" or minutes >= 15 else 3) if minutes >= 10 else 2
-        count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(self.foot_seconds / STEP_SECONDS)))
+        per_step = STEP_SECONDS * self.pace
+        count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(self.foot_seconds / per_step)))
         chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
         room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
         kept = sorted(order[: max(1, room)])
@@ -472,13 +482,13 @@ class RoutinePlan:
             # Solo from 15 minutes says everything in full, with no answers to wait for:
             # longer rounds keep it unhurried.
             dense_from = 20 if partner else COMPACT_BELOW_MINUTES
-            per_round = (
+            per_round = self.pace * (
                 STEP_ROUND_SECONDS if minutes < dense_from else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
             )
             for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
                 step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
                 # The step's fixed part: chime, instructions and its first check-in, then the first hold.
-                intro = 30 if pass_number == 1 else 22
+                intro = (30 if pass_number == 1 else 22) * self.pace
                 first = 0 if self.mini else sum(FIRST_HOLD_SECONDS) / 2
                 rounds = max(1, round((step_seconds - intro - first) / per_round))
                 # The holds stretch to fill the step, so a round lasts what is left, shared out.

@@ -325,8 +325,11 @@ def check_templates_dir(templates: Path | None, option: str = "--templates") -> 
     raise TemplateError(f"templates folder {str(templates)!r} does not exist; check {option}.")
 
 
-def render_ssml(settings: Settings, templates: Path | None = None) -> str:
-    """Render the routine template for ``settings`` into footaudio SSML text."""
+def render_ssml(settings: Settings, templates: Path | None = None, pace: float = 1.0) -> str:
+    """Render the routine template for ``settings`` into footaudio SSML text.
+
+    ``pace``: how much longer the voice takes than planning assumes (see ``RoutinePlan.pace``).
+    """
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
@@ -336,7 +339,7 @@ def render_ssml(settings: Settings, templates: Path | None = None) -> str:
     # Jinja's own |random would ignore --seed; the seeded choice keeps scripts reproducible.
     environment.filters["random"] = wording.pick
     environment.filters["pace"] = _pace
-    plan = RoutinePlan(settings)
+    plan = RoutinePlan(settings, pace)
     context = {
         "settings": settings,
         "minutes": settings.minutes,
