@@ -488,9 +488,13 @@ def measure(
         before[text] = Heard(text, heard, len(normalise(text)), word_errors(text, heard), clip.ms)
     result.sentences = list(before.values())
     if result.lexicon:
-        for text, (sentence, clip, _) in speak_routines(engine, voice, rate, minutes, cache, None).items():
-            if sentence.subs:
-                result.rendered.append(_respelt(text, sentence.spoken, before[text], listener.hear(clip.path)))
+        # The same sentences, spoken with the whole lexicon as footaudio renders them (planning the routines
+        # again with it could pick another plan: the respelt clips last a little longer or shorter).
+        respelt = [(text, respell(text, result.lexicon), wpm) for text, (_, _, wpm) in written.items()]
+        respelt = [(text, spoken, wpm) for text, spoken, wpm in respelt if spoken != text]
+        clips = speak_texts(engine, voice, [(spoken, wpm) for _, spoken, wpm in respelt], cache)
+        for (text, spoken, _), clip in zip(respelt, clips, strict=True):
+            result.rendered.append(_respelt(text, spoken, before[text], listener.hear(clip.path)))
     for word, alias in {**result.lexicon, **(tries or {})}.items():
         touched = [(text, respell(text, {word: alias}), wpm) for text, (_, _, wpm) in written.items()]
         touched = [(text, spoken, wpm) for text, spoken, wpm in touched if spoken != text]

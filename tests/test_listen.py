@@ -204,3 +204,23 @@ def test_a_real_clip_is_heard_back(tmp_path, model):
     heard = listener.hear(clip.path)
     assert listen.word_errors(text, heard) <= 2, heard
     assert "breath" in listen.normalise(heard), heard
+
+
+def test_measure_hears_the_lexicon_sentences_respelt_among_the_same_sentences(monkeypatch, cache):
+    """With a fake engine: every respelt sentence is one of the sentences measured as written (planning
+    again with the lexicon could pick another plan, whose sentences were never heard as written)."""
+    from footaudio.speech.cache import ClipCache
+
+    from .conftest import FakeSynthesizer
+
+    class Hearing:
+        def hear(self, wav):
+            return "what was heard"
+
+    monkeypatch.setattr(listen, "_synthesizer", lambda engine, voice: FakeSynthesizer())
+    monkeypatch.setattr(listen, "_resolved_lexicon", lambda engine, voice: {"giver": "giv-er"})
+    result = listen.measure("pyttsx3", None, 130, 10, ClipCache(cache.folder), Hearing())
+    texts = {s.text for s in result.sentences}
+    assert result.rendered, "the partner routines say 'giver'"
+    assert {e["text"] for e in result.rendered} <= texts
+    assert all("giv-er" in e["spoken"].lower() for e in result.rendered)
