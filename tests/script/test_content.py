@@ -186,7 +186,7 @@ def test_solo_speaks_to_one_person_and_partner_names_roles(pressure):
 
 @pytest.mark.parametrize("pressure", PRESSURES)
 def test_partner_questions_are_sometimes_put_to_the_receiver_in_place_of_their_line(pressure):
-    """Rounds with a receiver line often ask the receiver directly instead; the giver is named again after."""
+    """Every other round with a receiver line asks the receiver directly instead; the giver is named again after."""
     for minutes in (30, 60):
         _, timeline = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))
         items = [i for i in timeline.items if i.step.startswith(("right-", "left-"))]
@@ -205,7 +205,7 @@ def test_partner_questions_are_sometimes_put_to_the_receiver_in_place_of_their_l
                 assert rest[0].text.startswith("Giver, "), rest[0].text
                 following = [i.text for i in rest[1:3] if i.start_ms - question.start_ms < 30_000]
                 assert not any(t.startswith(("Receiver", "If you're receiving")) for t in following), following
-        assert direct >= (1 if minutes == 30 else 3), (minutes, pressure, direct)
+        assert direct >= (1 if minutes == 30 else 2), (minutes, pressure, direct)
 
 
 @pytest.mark.parametrize(

@@ -355,7 +355,7 @@ class RoutinePlan:
             and COMPACT_BELOW_MINUTES <= self.content_minutes < PARTNER_COMPACT_BELOW_MINUTES
         ):
             # Compact partner wording with a full-length foot: the steps run longer than their nominal share.
-            seconds -= 10
+            seconds -= 15
         return seconds
 
     @property
