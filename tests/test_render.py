@@ -75,9 +75,12 @@ def test_too_short_names_the_smallest_length_that_works(tmp_path, fake_synth, ca
         synthesizer=fake_synth,
         cache=cache,
     )
+    # Half a minute less fits, but only by saying too much for its time (over 45% speech): not suggested.
+    below = plan(Settings(minutes=needed - 0.5, mode="partner", pressure="firm"), synthesizer=fake_synth, cache=cache)
+    assert below.timeline.speech_ms > 0.45 * below.timeline.total_ms
     with pytest.raises(UsageError):
         render(
-            Settings(minutes=needed - 0.5, mode="partner", pressure="firm"),
+            Settings(minutes=needed - 1, mode="partner", pressure="firm"),
             tmp_path / "y.mp3",
             synthesizer=fake_synth,
             cache=cache,
@@ -99,6 +102,40 @@ def test_a_voice_slower_than_planning_assumes_gets_a_leaner_plan_that_keeps_ever
     assert len(decode(result.path)) // 2 == 8 * 60 * 44_100
     # The usual voice keeps the usual plan.
     assert plan(settings, synthesizer=FakeSynthesizer(), cache=cache).script == usual
+
+
+def test_a_voice_faster_than_planning_assumes_gets_a_richer_plan(tmp_path, cache):
+    """Clips at 60% of the fake's length: the usual 5-minute solo plan is under 15% speech; a richer one is not."""
+    settings = Settings(minutes=5, mode="solo", pressure="light")
+    _, usual = build_script(settings)
+    usual_timeline = build_timeline(usual, lambda s: round(fake_clip_ms(s.text) * 0.6), settings.total_ms)
+    assert usual_timeline.speech_ms < 0.15 * settings.total_ms
+
+    routine = plan(settings, synthesizer=FakeSynthesizer(slowness=0.6), cache=cache)
+    assert routine.pace < 1
+    assert check_pacing(routine.timeline, settings).problems == ()
+    assert len(routine.script.sentences) > len(usual.sentences)
+
+
+def test_a_slow_rate_plans_from_the_time_it_is_known_to_take():
+    from footaudio.pipeline import _paces
+
+    # 80 words a minute takes 130 / 80 = 1.625 times as long as the default rate: the first try starts there.
+    assert _paces(Settings(rate=80), None)[:2] == [1.625, 1.706]
+    assert _paces(Settings(), None)[0] == 1.05
+    assert _paces(Settings(rate=200), None)[0] == 1.05
+
+
+@pytest.mark.parametrize("minutes", [3, 10])
+def test_a_suggested_length_keeps_the_speech_share(cache, minutes):
+    """A voice 1.6 times as slow as planned for: the length suggested is one whose plan keeps speech to 45%
+    (the first length that merely fit was 48% and 52% speech)."""
+    slow = FakeSynthesizer(slowness=1.6)
+    with pytest.raises(UsageError) as caught:
+        plan(Settings(minutes=minutes, mode="partner", pressure="firm"), synthesizer=slow, cache=cache)
+    needed = float(str(caught.value).split("use --minutes ")[1].split(" ")[0])
+    routine = plan(Settings(minutes=needed, mode="partner", pressure="firm"), synthesizer=slow, cache=cache)
+    assert routine.timeline.speech_ms <= 0.45 * routine.timeline.total_ms
 
 
 @pytest.mark.parametrize(

@@ -350,10 +350,15 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
 
         report = check_pacing(routine.timeline, settings)
         click.echo(report.to_text(), nl=False)
-        if routine.pace != 1.0:
+        if routine.pace > 1.0:
             click.echo(
-                f"Planned for a voice {routine.pace:g} times slower than the usual plan assumes: "
+                f"Planned for a voice {routine.pace:.3g} times slower than the usual plan assumes: "
                 "fewer cues and steps, so the rules hold."
+            )
+        elif routine.pace < 1.0:
+            click.echo(
+                f"Planned for a voice faster than the usual plan assumes (pace {routine.pace:g}): "
+                "more cues and steps, so the rules hold."
             )
         if not report.ok:
             sys.exit(ExitStatus.FAILURE)

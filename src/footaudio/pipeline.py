@@ -18,7 +18,7 @@ from .script.pacing import SPEECH_SHARE, check_pacing
 from .script.ssml import Script, parse_ssml
 from .script.templating import render_ssml
 from .script.timeline import NarrationDoesNotFit, Timeline, build_timeline
-from .settings import MAX_MINUTES, AudioOptions, Settings, minutes_phrase
+from .settings import DEFAULT_RATE, MAX_MINUTES, AudioOptions, Settings, minutes_phrase
 from .speech.cache import ClipCache, Clips, synthesize_clips
 from .speech.engine import Synthesizer, choose_voice, default_synthesizer
 
@@ -103,13 +103,27 @@ def _fit(settings: Settings, script: Script, clips: Clips) -> Timeline:
     return build_timeline(script, clips.ms, settings.total_ms)
 
 
-LEANER_PACES = (1.05, 1.1, 1.15, 1.2, 1.25, 1.3)
-"""Paces a voice slower than planning assumes is planned with, in turn, until the plan fits: the least
-lean plan that keeps the narration to its share of the time keeps the most of the routine."""
+PACE_STEPS = (1.05, 1.1, 1.15, 1.2, 1.25, 1.3)
+"""Leaner plans, in turn, for a voice slower than planning assumes: the least lean plan that keeps the
+narration to its share of the time keeps the most of the routine."""
+
+RICHER_PACE_STEPS = (0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
+"""Richer plans, in turn, for a voice so fast that the narration falls below its share of the time."""
 
 
-def _too_dense(timeline: Timeline) -> bool:
-    return timeline.speech_ms > SPEECH_SHARE[1] * timeline.total_ms
+def _speech_share_kept(timeline: Timeline) -> bool:
+    return SPEECH_SHARE[0] * timeline.total_ms <= timeline.speech_ms <= SPEECH_SHARE[1] * timeline.total_ms
+
+
+def _paces(settings: Settings, timeline: Timeline | None) -> list[float]:
+    """The paces to plan with when the usual plan does not fit, or says too much or too little for its time.
+
+    A slower rate than the default is known to take longer to say: its plans start from that ratio.
+    """
+    if timeline is not None and timeline.speech_ms < SPEECH_SHARE[0] * timeline.total_ms:
+        return list(RICHER_PACE_STEPS)
+    start = max(1.0, DEFAULT_RATE / settings.rate)
+    return ([start] if start > 1.0 else []) + [round(start * step, 3) for step in PACE_STEPS]
 
 
 def plan(
@@ -146,33 +160,34 @@ def plan(
         return ssml, script, synthesize_clips(script, candidate, synthesizer, voice, cache, tick)
 
     def fitted(candidate: Settings) -> tuple[str, Script, Clips, Timeline, float]:
-        """The plan for ``candidate``, leaner if the voice is slower than planning assumes.
+        """The plan for ``candidate``: leaner or richer if the voice is slower or faster than planned for.
 
-        When the narration does not fit, or says too much for its time, leaner plans are tried in turn
-        (``LEANER_PACES``); the first that fits, keeps speech to its share and breaks fewer pacing rules
-        (none, where the first plan did not fit at all) is used.
+        When the narration does not fit, or its speech falls outside its share of the time, plans for
+        other paces are tried in turn (``_paces``); the first that fits, keeps speech to its share and
+        breaks fewer pacing rules (none, where the first plan did not fit at all) is used.
         """
         ssml, script, clips = clips_for(candidate)
+        timeline: Timeline | None = None
         try:
             timeline = _fit(candidate, script, clips)
         except NarrationDoesNotFit as exc:
             misfit: NarrationDoesNotFit | None = exc
             allowed = 0
         else:
-            if not _too_dense(timeline):
+            if _speech_share_kept(timeline):
                 return ssml, script, clips, timeline, 1.0
             misfit = None
             allowed = len(check_pacing(timeline, candidate).problems) - 1
-        for pace in LEANER_PACES:
-            leaner = clips_for(candidate, pace)
+        for pace in _paces(candidate, timeline):
+            other = clips_for(candidate, pace)
             try:
-                lean_timeline = _fit(candidate, *leaner[1:])
+                other_timeline = _fit(candidate, *other[1:])
             except NarrationDoesNotFit:
                 continue
-            if not _too_dense(lean_timeline) and len(check_pacing(lean_timeline, candidate).problems) <= allowed:
-                return (*leaner, lean_timeline, pace)
-        if misfit is not None:
-            raise misfit
+            if _speech_share_kept(other_timeline) and len(check_pacing(other_timeline, candidate).problems) <= allowed:
+                return (*other, other_timeline, pace)
+        if misfit is not None or timeline is None:
+            raise misfit or NarrationDoesNotFit("the narration does not fit")
         return ssml, script, clips, timeline, 1.0
 
     try:
@@ -204,11 +219,15 @@ def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Se
         if minutes > MAX_MINUTES:
             break
         try:
-            attempt(replace(settings, minutes=minutes))
+            timeline = attempt(replace(settings, minutes=minutes))
         except NarrationDoesNotFit as retry:
             if retry.needed_ms is None:
                 break
             minutes = max(minutes + 0.5, math.ceil(retry.needed_ms / 30000) / 2)
+            continue
+        if not _speech_share_kept(timeline):
+            # It fits, but says too much for its time: not a length to suggest.
+            minutes += 0.5
             continue
         # Still a misfit (a usage error), now carrying the shortest length that works.
         return NarrationDoesNotFit(

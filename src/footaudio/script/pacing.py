@@ -122,7 +122,8 @@ class PacingReport:
             f"rule: at most {gap_limit} s apart",
             f"  time per foot      right {right / 1000:.1f} s, left {left / 1000:.1f} s ({apart:.1%} apart); "
             f"rule: within {FOOT_BALANCE:.0%}",
-            f"  steps              {self.steps} in all, {self.techniques} distinct techniques per foot",
+            f"  steps              {self.steps} in all, {self.techniques} distinct technique"
+            f"{'' if self.techniques == 1 else 's'} per foot",
             f"  repeated sentences {len(self.repeated) or 'none'}",
         ]
         lines.extend(f"  {name:<18} {value}" for name, value in self.figures.items())
@@ -182,7 +183,7 @@ def check_pacing(timeline: Timeline, settings: Settings) -> PacingReport:
         share = timeline.speech_ms / timeline.total_ms
         if not SPEECH_SHARE[0] <= share <= SPEECH_SHARE[1]:
             problems.append(
-                f"speech is {share:.0%} of the time, outside {SPEECH_SHARE[0]:.0%} to {SPEECH_SHARE[1]:.0%}"
+                f"speech is {share:.1%} of the time, outside {SPEECH_SHARE[0]:.0%} to {SPEECH_SHARE[1]:.0%}"
             )
         if longest > LONGEST_SILENCE_MS:
             problems.append(f"a silence of {longest / 1000:.1f} s at {clock(longest_at)} is longer than 60 s")
