@@ -25,7 +25,7 @@ __all__ = ["TIMEOUT_ENV", "Pyttsx3Synthesizer", "pyttsx3_engine_id", "speech_tim
 
 TIMEOUT_ENV = "FOOTAUDIO_SPEECH_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
-ESPEAK_SLOWEST_RATE = 80  # eSpeak NG speaks anything slower at this rate
+ESPEAK_SLOWEST_RATE = 85  # eSpeak NG (through pyttsx3) speaks anything slower at this rate: 73 to 84 gave the same clip
 ESPEAK_RATE_SCALE = 0.915
 """eSpeak NG speaks routine sentences about 9% faster than the rate it is given: 130 gave 143 words a
 minute as heard, 120 gave 131 and 115 gave 125 (scripts/listen.py, words over the clips as cached).
