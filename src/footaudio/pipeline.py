@@ -116,7 +116,8 @@ def _speech_share_kept(timeline: Timeline) -> bool:
 
 
 def _paces(settings: Settings, timeline: Timeline | None) -> list[float]:
-    """The paces to plan with when the usual plan does not fit, or says too much or too little for its time.
+    """The paces to plan with when the usual plan does not fit or breaks a rule: leaner, or richer when it
+    says too little for its time.
 
     A slower rate than the default is known to take longer to say: its plans start from that ratio.
     """
@@ -162,9 +163,9 @@ def plan(
     def fitted(candidate: Settings) -> tuple[str, Script, Clips, Timeline, float]:
         """The plan for ``candidate``: leaner or richer if the voice is slower or faster than planned for.
 
-        When the narration does not fit, or its speech falls outside its share of the time, plans for
-        other paces are tried in turn (``_paces``); the first that fits, keeps speech to its share and
-        breaks fewer pacing rules (none, where the first plan did not fit at all) is used.
+        When the narration does not fit, or breaks a pacing rule (most often: speech outside its share of
+        the time), plans for other paces are tried in turn (``_paces``); the first that fits, keeps speech
+        to its share and breaks fewer pacing rules (none, where the first plan did not fit at all) is used.
         """
         ssml, script, clips = clips_for(candidate)
         timeline: Timeline | None = None
@@ -174,10 +175,11 @@ def plan(
             misfit: NarrationDoesNotFit | None = exc
             allowed = 0
         else:
-            if _speech_share_kept(timeline):
+            problems = check_pacing(timeline, candidate).problems
+            if not problems:
                 return ssml, script, clips, timeline, 1.0
             misfit = None
-            allowed = len(check_pacing(timeline, candidate).problems) - 1
+            allowed = len(problems) - 1
         for pace in _paces(candidate, timeline):
             other = clips_for(candidate, pace)
             try:
