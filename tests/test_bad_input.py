@@ -102,8 +102,8 @@ CASES = [
     case(
         "minutes-too-short",
         "render -m 1 --mode partner --pressure firm",
-        message="1 minute is too short for a partner firm routine (the narration needs at least 1.5 minutes); "
-        "use --minutes 1.5 or more.",
+        message="1 minute is too short for a partner firm routine (the narration needs at least 2 minutes); "
+        "use --minutes 2 or more.",
     ),
     case("mode-unknown", "render --mode trio", message="unknown mode 'trio'; use --mode solo or partner."),
     case(
@@ -252,8 +252,8 @@ CASES = [
     case(
         "script-check-too-short",
         "script -m 1 --mode partner --pressure firm --check",
-        message="1 minute is too short for a partner firm routine (the narration needs at least 1.5 minutes); "
-        "use --minutes 1.5 or more.",
+        message="1 minute is too short for a partner firm routine (the narration needs at least 2 minutes); "
+        "use --minutes 2 or more.",
     ),
     # --- info ---------------------------------------------------------------------------------------------
     case(
