@@ -61,7 +61,8 @@ class Routine:
     """The engine that spoke it, e.g. ``piper-en_US-joe-medium`` (``auto`` resolved)."""
 
     pace: float = 1.0
-    """The pace it was planned for: above 1, a leaner plan for a voice slower than planning assumes."""
+    """The pace it was planned for: above 1, a leaner plan for a voice slower than planning assumes; below 1,
+    a richer one for a faster voice."""
 
 
 @dataclass(frozen=True)
@@ -168,17 +169,15 @@ def plan(
         to its share and breaks fewer pacing rules (none, where the first plan did not fit at all) is used.
         """
         ssml, script, clips = clips_for(candidate)
-        timeline: Timeline | None = None
+        timeline: Timeline | None
         try:
             timeline = _fit(candidate, script, clips)
         except NarrationDoesNotFit as exc:
-            misfit: NarrationDoesNotFit | None = exc
-            allowed = 0
+            timeline, misfit, allowed = None, exc, 0
         else:
             problems = check_pacing(timeline, candidate).problems
             if not problems:
                 return ssml, script, clips, timeline, 1.0
-            misfit = None
             allowed = len(problems) - 1
         for pace in _paces(candidate, timeline):
             other = clips_for(candidate, pace)
@@ -188,8 +187,8 @@ def plan(
                 continue
             if _speech_share_kept(other_timeline) and len(check_pacing(other_timeline, candidate).problems) <= allowed:
                 return (*other, other_timeline, pace)
-        if misfit is not None or timeline is None:
-            raise misfit or NarrationDoesNotFit("the narration does not fit")
+        if timeline is None:
+            raise misfit
         return ssml, script, clips, timeline, 1.0
 
     try:

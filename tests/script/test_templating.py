@@ -157,3 +157,16 @@ def test_a_question_is_not_asked_again_with_another_opener():
         # The left foot asks its own question, not the right foot's with "Ask quietly:" in front.
         again = wording.say(["Ask quietly: do the circles feel easy?", "Ask quietly: slower circles?"])
         assert again == "Ask quietly: slower circles?", seed
+
+
+def test_only_whole_questions_not_in_the_givers_voice_go_to_the_receiver_directly():
+    from footaudio.script.templating import _direct_questions
+
+    asked = [
+        "Ask: is this deep enough on the heel, or too much?",
+        "Ask: should I go slower?",
+        "Ask: firmer or lighter circles here?",
+        "Ask: does the warmth of my hands feel good?",
+        "Ask: how do these strokes feel?",
+    ]
+    assert _direct_questions(asked) == ["is this deep enough on the heel, or too much?", "how do these strokes feel?"]

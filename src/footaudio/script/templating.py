@@ -213,6 +213,21 @@ def _pace(cue: object) -> float:
     return LONG_CUE_SCALE if any(_MANY_PLACES.search(str(text)) for text in texts) else 1.0
 
 
+_DIRECT_OPENINGS = frozenset(["is", "are", "was", "do", "does", "should", "would", "how"])
+"""Questions opening with these can be put to the receiver as they are."""
+
+
+def _direct_questions(questions: Sequence[str]) -> list[str]:
+    """The giver's questions ("Ask: is this deep enough?") that the narrator can put to the receiver
+    directly: whole questions, not in the giver's own voice ("should I go slower?")."""
+    direct = [question.removeprefix("Ask: ") for question in questions]
+    return [
+        question
+        for question in direct
+        if question.split(" ", 1)[0] in _DIRECT_OPENINGS and not {"I", "my"} & set(question.split())
+    ]
+
+
 def _hold(spec: HoldSpec, scale: float = 1.0) -> str:
     from markupsafe import Markup
 
@@ -339,6 +354,7 @@ def render_ssml(settings: Settings, templates: Path | None = None, pace: float =
     # Jinja's own |random would ignore --seed; the seeded choice keeps scripts reproducible.
     environment.filters["random"] = wording.pick
     environment.filters["pace"] = _pace
+    environment.filters["direct"] = _direct_questions
     plan = RoutinePlan(settings, pace)
     context = {
         "settings": settings,

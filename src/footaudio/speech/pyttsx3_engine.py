@@ -101,7 +101,7 @@ class Pyttsx3Synthesizer:
 
     @property
     def slowest_rate(self) -> int | None:
-        """Words per minute below which the engine speaks no slower (eSpeak NG: 80), if known."""
+        """Words per minute asked below which the engine speaks no slower (eSpeak NG: 93), if known."""
         return math.ceil(ESPEAK_SLOWEST_RATE / ESPEAK_RATE_SCALE) if self.engine_id == "pyttsx3-espeak" else None
 
     def engine_rate(self, rate: int) -> int:
