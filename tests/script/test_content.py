@@ -95,9 +95,10 @@ def test_cues_that_ask_for_more_work_get_more_quiet(mode):
                 continue
             if "-finish-" in item.step:
                 continue  # the stillness that ends a foot has its own length (plan.still_hold)
-            after = items[index + 1 : index + 4]
-            hold = next((later for later in after if later.kind == "hold"), None)
-            if hold is not None and all(later.kind != "sound" for later in after):
+            # The round's hold: the first after the cue (a watch or receiver line may come between).
+            after = items[index + 1 : index + 6]
+            hold = next((later for later in after if later.kind in ("hold", "sound")), None)
+            if hold is not None and hold.kind == "hold":
                 (long_holds if many.search(item.text or "") else other_holds).append(hold.ms)
     assert len(long_holds) >= 6
     assert sum(long_holds) / len(long_holds) > 1.2 * sum(other_holds) / len(other_holds)
@@ -379,3 +380,31 @@ def test_the_second_foot_hears_each_step_as_a_recap_and_the_feet_stay_even(mode,
             assert len(recap) == 1 and len(recap[0]) < sum(len(text) for text in said[right]), (left, said[right])
         else:
             assert len(said[left]) == len(said[right]), left
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("minutes", (30, 60))
+def test_the_toes_are_walked_through_one_by_one_with_time_for_each_on_both_feet(mode, minutes):
+    # "Now the middle toe." then quiet to do it: the voice keeps time with the hands, toe by toe.
+    _, timeline = planned(Settings(minutes=minutes, mode=mode, pressure="medium"))
+    items = timeline.items
+    for foot in ("right", "left"):
+        said = [
+            (index, item)
+            for index, item in enumerate(items)
+            if item.kind == "speech" and item.step.startswith(foot) and "-toes" in item.step
+        ]
+        places = [
+            (index, item)
+            for index, item in said
+            if re.search(r"\b(second|middle|fourth|little) toe\b", item.text or "")
+        ]
+        named = [
+            next(word for word in ("second", "middle", "fourth", "little") if word in item.text) for _, item in places
+        ]
+        start = named.index("second")
+        assert named[start : start + 4] == ["second", "middle", "fourth", "little"], (foot, named)
+        for index, item in places[start : start + 3]:
+            # After each toe but the last, a quiet of at least 6 s before the next toe is named.
+            gap = next(later for later in items[index + 1 :] if later.kind != "break")
+            assert gap.kind == "hold" and gap.ms >= 6000, (foot, item.text, gap)

@@ -170,3 +170,24 @@ def test_only_whole_questions_not_in_the_givers_voice_go_to_the_receiver_directl
         "Ask: how do these strokes feel?",
     ]
     assert _direct_questions(asked) == ["is this deep enough on the heel, or too much?", "how do these strokes feel?"]
+
+
+def test_a_walk_through_names_each_place_with_quiet_between_and_is_not_said_twice():
+    wording = Wording(Settings(mode="partner", seed=3))
+    cue = [
+        "Now the second toe. [6s] Then the middle toe. [4.5s] And the little toe.",
+        "Move to the second toe. [6s] Now the middle toe. [6s] Last, the little toe.",
+    ]
+    first = wording.walk(cue)
+    assert [quiet for _, quiet in first] in ([6000, 4500, 0], [6000, 6000, 0])
+    for sentence, _ in first:
+        wording.say([sentence])
+    # The second foot hears the other wording: the first one's sentences were said already.
+    second = wording.walk(cue)
+    assert {sentence for sentence, _ in second}.isdisjoint(sentence for sentence, _ in first)
+    for sentence, _ in second:
+        wording.say([sentence])
+    with pytest.raises(TemplateError, match="walk-through"):
+        wording.walk(cue)
+    assert wording.walk(["Change direction now.", "Now circle the other way."]) == []
+    assert wording.walk("Change direction now.") == []

@@ -7,6 +7,7 @@ timeline, so the figures here are nominal shares, not final times.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,6 +21,12 @@ ROUND_SECONDS = 40
 STEP_ROUND_SECONDS = 30
 """A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
+
+WALK_TAIL_MIN_SECONDS = 5
+"""The least quiet after a walk-through's last place (the last toe needs its time too)."""
+
+WALK_TAIL_SHARE = 0.3
+"""At least this share of a round's quiet follows a walk-through's last place (the work goes on)."""
 
 DENSE_ROUND_SECONDS = 48
 """From 20 to 30 minutes (solo: from 15), where a step's fixed talk (instructions, question) takes the
@@ -96,8 +103,8 @@ WATCH_FROM_MINUTES = 15
 ANSWER_MS = {"partner": 7000, "solo": 6000}
 """Quiet after a check-in question, for the answer (or, solo, for noticing)."""
 
-ANSWER_SPREAD_MS = {"partner": (0, -500, 500), "solo": (0,)}
-"""Partner questions leave 6.5 to 7.5 s for the answer, in turn, so the check-ins do not keep one fixed beat
+ANSWER_SPREAD_MS = {"partner": (0, 500, 1000), "solo": (0,)}
+"""Partner questions leave 7 to 8 s for the answer, in turn, so the check-ins do not keep one fixed beat
 (short routines keep 7 s: their steps and feet have no time to spare)."""
 
 BRIEF_BELOW_MINUTES = 8
@@ -141,6 +148,33 @@ def _spoken_seconds(technique: Any) -> float:
     """
     how = [*(_get(technique, "how") or []), *([_get(technique, "once")] if _get(technique, "once") else [])]
     return _said_seconds(how)
+
+
+WALK_GAP = re.compile(r"\s*\[(\d+(?:\.\d+)?)s\]\s*")
+"""The quiet between a walk-through's sentences: ``[6s]`` (see ``templating.Wording.walk``)."""
+
+
+def walk_parts(text: str) -> list[tuple[str, int]]:
+    """A walk-through's sentences with the quiet after each in ms: ``"A. [6s] B."`` is ``[("A.", 6000), ("B.", 0)]``."""
+    pieces = WALK_GAP.split(text.strip())
+    gaps = [round(float(gap) * 1000) for gap in pieces[1::2]]
+    return list(zip(pieces[0::2], [*gaps, 0], strict=True))
+
+
+def _walk_seconds(technique: Any, rounds: int, skip: int = 0, quiet: bool = False) -> float:
+    """About how much longer than a one-sentence cue the walk-throughs among a step's cues take.
+
+    A step uses its technique's cues from ``skip`` on, one per round; a walk-through ("Now the second
+    toe. [6s] Then the middle toe.") adds its further sentences (its quiet between places is the round's).
+    ``quiet``: count that quiet too (a line said after the walk-through waits for all of it).
+    """
+    added = 0.0
+    for cue in (_get(technique, "cues") or [])[skip : skip + rounds]:
+        parts = walk_parts(cue if isinstance(cue, str) else (cue[0] if cue else ""))
+        if len(parts) > 1:
+            added += _said_seconds([sentence for sentence, _ in parts[1:]])
+            added += sum(gap for _, gap in parts) / 1000 if quiet else 0.0
+    return added
 
 
 def _said_seconds(parts: Any) -> float:
@@ -326,6 +360,11 @@ class RoutinePlan:
         """Partner closing: quiet to thank each other and say what felt good (20 to 30 s)."""
         return HoldSpec(0.4, 20, 30)
 
+    def after_walk(self, walked: list[tuple[str, int]]) -> float:
+        """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
+        between = sum(quiet for _, quiet in walked) / 1000
+        return max(WALK_TAIL_SHARE, 1 - between / ROUND_SECONDS)
+
     def round_scale(self, step: int, round_number: int) -> float:
         """Share of the step's quiet that round ``round_number`` of step ``step`` gets (about 0.7 to 1.3)."""
         return HOLD_SCALES[(step * 3 + round_number + self.settings.seed) % len(HOLD_SCALES)]
@@ -418,6 +457,16 @@ class RoutinePlan:
         seconds = ms / 1000
         return HoldSpec(seconds / ROUND_SECONDS, seconds * 0.7, seconds * 1.5)
 
+    @property
+    def walk_tail_hold(self) -> HoldSpec:
+        """The quiet after a walk-through's last place: a round's hold whose floor the places' quiet has used."""
+        return replace(self.round_hold, min_s=min(self.round_hold.min_s, WALK_TAIL_MIN_SECONDS))
+
+    def walk_hold(self, ms: int) -> HoldSpec:
+        """The quiet between a walk-through's places: at least ``ms`` (a toe needs it), longer if there is room."""
+        seconds = ms / 1000
+        return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * 1.5)
+
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
         return self.settings.minutes >= CARE_FROM_MINUTES and number == (steps + 1) // 2
@@ -495,6 +544,13 @@ class RoutinePlan:
                 round_seconds = max(per_round, (step_seconds - intro - first) / rounds)
                 since_receiver += intro + first
                 since_watch += intro + first
+                # Walk-throughs (the toes one by one) say more and keep their quiet between places as
+                # it is: the step runs longer, and the lines due after it come later.
+                skip = 3 if phase == "deep" else 0
+                walks = _walk_seconds(technique, rounds, skip) if _get(technique, "sequence") else 0.0
+                walking = _walk_seconds(technique, rounds, skip, quiet=True) if _get(technique, "sequence") else 0.0
+                since_receiver += walking
+                since_watch += walking
                 step_rounds = []
                 # Round 1 asks about the step's technique; further check-ins are spread evenly so that
                 # no gap (up to the next step's first question) passes the nominal limit.
@@ -504,6 +560,8 @@ class RoutinePlan:
                     span = max(step_seconds, intro + first + rounds * 0.75 * per_round)
                 else:
                     span = rounds * round_seconds + intro + first
+                # Half its quiet between places too: the holds that meet their floor there do not give way.
+                span += walks + (walking - walks) / 2
                 # The gap to the next question also holds the difference between the next step's
                 # instructions and this one's: long instructions next means an earlier question here.
                 following = chosen[number][0] if number < len(chosen) else None

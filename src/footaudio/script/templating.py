@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from ..errors import TemplateError
 from ..settings import Settings
-from .planning import HoldSpec, RoutinePlan
+from .planning import WALK_GAP, HoldSpec, RoutinePlan, walk_parts
 
 __all__ = ["ENTRY_TEMPLATE", "Wording", "render_ssml"]
 
@@ -83,7 +83,7 @@ _INVITING_VERBS = frozenset(
 """Sentences that open with one of these read well after either way of naming the receiver."""
 
 
-_QUESTION_OPENER = re.compile(r"^(?:Ask(?: your partner| quietly)?|Check (?:with your partner|in)): ")
+_QUESTION_OPENER = re.compile(r"^(?:Ask(?: your partner| quietly| gently)?|Check (?:with your partner|in)): ")
 """How the giver's questions open; the same question with another opener is still the same question."""
 
 
@@ -122,6 +122,22 @@ class Wording:
         fresh = self.unused(options)
         chosen = set(self._random.sample(range(len(fresh)), min(max(count, 0), len(fresh))))
         return [option for index, option in enumerate(fresh) if index in chosen]
+
+    def walk(self, cue: str | Sequence[str]) -> list[tuple[str, int]]:
+        """A walk-through cue's sentences, each with the quiet after it in ms; ``[]`` for another cue.
+
+        A walk-through guides the hands place by place ("Now the second toe. [6s] Then the middle
+        toe."): each alternative is its sentences with ``[Ns]`` of quiet between them. The one chosen
+        (by the seed) has no sentence said yet in this routine.
+        """
+        options = [cue] if isinstance(cue, str) else list(cue)
+        if not any(WALK_GAP.search(option) for option in options):
+            return []
+        walks = [walk_parts(option) for option in options]
+        fresh = [parts for parts in walks if all(self._fresh(sentence) for sentence, _ in parts)]
+        if not fresh:
+            raise TemplateError(f"every wording of the walk-through {options[0][:40]!r}... was said already.")
+        return self._random.choice(fresh)
 
     def turn(self, key: str, options: Sequence[str]) -> str:
         """The next of ``options`` in a seeded order that goes through all of them before any comes again."""
@@ -210,6 +226,8 @@ LONG_CUE_SCALE = 1.8
 def _pace(cue: object) -> float:
     """How much quiet a cue needs, relative to the others: more when it asks for more work."""
     texts = [cue] if isinstance(cue, str) else list(cue) if isinstance(cue, (list, tuple)) else []
+    if any(WALK_GAP.search(str(text)) for text in texts):
+        return 1.0  # the round's quiet is shared between its places (RoutinePlan.after_walk)
     return LONG_CUE_SCALE if any(_MANY_PLACES.search(str(text)) for text in texts) else 1.0
 
 
@@ -372,6 +390,7 @@ def render_ssml(settings: Settings, templates: Path | None = None, pace: float =
         "unused": wording.unused,
         "in_order": wording.in_order,
         "turn": wording.turn,
+        "walk": wording.walk,
         "hold": _hold,
         "pace": _pace,
     }
