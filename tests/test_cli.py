@@ -484,12 +484,12 @@ def test_a_sets_digest_includes_the_ffmpeg_used(monkeypatch, fresh_ffmpeg_choice
     assert inputs_digest(spec, "Calm", 1, "t") != before
 
 
-def test_a_sets_digest_includes_how_engines_turn_the_rate_into_speech(monkeypatch):
+def test_a_sets_digest_includes_how_engines_turn_settings_into_speech(monkeypatch):
     import footaudio.speech.cache
     from footaudio.sets.runner import inputs_digest
     from footaudio.sets.setfile import set_from_lists
 
     spec = set_from_lists("Calm", {"minutes": [5]}, {}).routines[0]
     before = inputs_digest(spec, "Calm", 1, "t")
-    monkeypatch.setattr(footaudio.speech.cache, "RATE_MAPPING", footaudio.speech.cache.RATE_MAPPING + 1)
+    monkeypatch.setattr(footaudio.speech.cache, "SPEECH_MAPPING", footaudio.speech.cache.SPEECH_MAPPING + 1)
     assert inputs_digest(spec, "Calm", 1, "t") != before

@@ -45,12 +45,12 @@ def test_each_sentence_is_synthesized_once_and_then_cached(tmp_path, fake_synth,
     assert routine.clips.synthesized == 0
 
 
-def test_clips_made_with_another_rate_mapping_are_made_again(tmp_path, fake_synth, cache, monkeypatch):
+def test_clips_made_with_another_speech_mapping_are_made_again(tmp_path, fake_synth, cache, monkeypatch):
     import footaudio.speech.cache
 
     render(Settings(minutes=3), tmp_path / "a.mp3", synthesizer=fake_synth, cache=cache)
     first = len(fake_synth.calls)
-    monkeypatch.setattr(footaudio.speech.cache, "RATE_MAPPING", footaudio.speech.cache.RATE_MAPPING + 1)
+    monkeypatch.setattr(footaudio.speech.cache, "SPEECH_MAPPING", footaudio.speech.cache.SPEECH_MAPPING + 1)
     routine = render(Settings(minutes=3), tmp_path / "b.mp3", synthesizer=fake_synth, cache=cache).routine
     assert len(fake_synth.calls) == 2 * first
     assert routine.clips.synthesized == first

@@ -193,3 +193,31 @@ def test_a_neural_render_is_on_the_loudness_target_with_true_peak_headroom(tmp_p
     loudness = measure(result.path)
     assert abs(loudness.integrated - -16.0) <= 0.5, loudness
     assert loudness.true_peak <= -1.0, loudness
+
+
+def test_the_bundled_voice_samples_with_less_noise_and_a_voice_file_keeps_its_own(tmp_path):
+    # Half of Piper's sampling noise: Whisper heard the bundled voice better (scripts/listen.py).
+    from footaudio.speech.piper_engine import BUNDLED_NOISE_SCALE, BUNDLED_NOISE_W_SCALE, synthesis_settings
+
+    bundled = synthesis_settings(BUNDLED_VOICE, 130)
+    assert bundled == {"length_scale": length_scale_for(130), "noise_scale": 0.333, "noise_w_scale": 0.5}
+    assert (BUNDLED_NOISE_SCALE, BUNDLED_NOISE_W_SCALE) < (0.667, 0.8)  # the voice's own config
+    own = synthesis_settings(str(tmp_path / "en_GB-alba-medium.onnx"), 130)
+    assert own["noise_scale"] is None and own["noise_w_scale"] is None  # None: the voice file's config decides
+
+
+def test_the_bundled_voice_speaks_with_the_noise_asked(piper_synth, tmp_path, monkeypatch):
+    # The real voice, spied on: what reaches Piper is the reduced noise, not the voice config's.
+    import piper
+
+    seen = []
+    original = piper.PiperVoice.synthesize
+
+    def spy(self, text, syn_config=None, *args, **kwargs):
+        seen.append(syn_config)
+        return original(self, text, syn_config, *args, **kwargs)
+
+    monkeypatch.setattr(piper.PiperVoice, "synthesize", spy)
+    piper_synth.synthesize(SENTENCE, None, 130, tmp_path / "a.wav")
+    assert [(c.noise_scale, c.noise_w_scale) for c in seen] == [(0.333, 0.5)]
+    assert read_wav(tmp_path / "a.wav")[1] > 0

@@ -130,7 +130,7 @@ def _walk(folder: Any, prefix: str = "") -> list[tuple[str, bytes]]:
 def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: str) -> str:
     """A digest of everything a routine's file is made from; a change means a new render."""
     from ..script.lexicon import LEXICON
-    from ..speech.cache import RATE_MAPPING
+    from ..speech.cache import SPEECH_MAPPING
     from ..speech.engine import default_synthesizer
     from ..tools import find_ffmpeg
 
@@ -146,8 +146,8 @@ def inputs_digest(spec: RoutineSpec, album: str, total: int, template_digest: st
         "track": [spec.track, total],
         "templates": template_digest,
         "engine": engine_id,
-        # How the engine turns the rate asked into speech: a new mapping speaks every sentence anew.
-        "rate mapping": RATE_MAPPING,
+        # How engines turn sentences and settings into speech: a new mapping speaks every sentence anew.
+        "speech mapping": SPEECH_MAPPING,
         "ffmpeg": find_ffmpeg().version,
         "footaudio": __version__,
     }

@@ -36,9 +36,10 @@ CLIP_LIMIT = 50_000_000
 RECORD_LIMIT = 100_000
 MIN_FREE_BYTES = 5_000_000
 """Below this much free space the cache's disk counts as full."""
-RATE_MAPPING = 2
-"""How engines turn an asked rate into speech (2: eSpeak NG is given a scaled rate, so the rate heard is the
-rate asked); part of each clip's key, so clips made the old way are made again."""
+SPEECH_MAPPING = 3
+"""How engines turn a sentence and its settings into speech (2: eSpeak NG is given a scaled rate, so the rate
+heard is the rate asked; 3: Piper's bundled voice samples with less noise); part of each clip's key, so
+clips made the old way are made again."""
 
 MASTERING_BATCH = 16
 MASTERING_WORKERS = 2
@@ -111,7 +112,7 @@ class ClipCache:
 
     def path_for(self, engine_id: str, voice: str | None, rate: int, text: str) -> Path:
         """Where the clip for these inputs lives."""
-        key = json.dumps([engine_id, voice, rate, text, MASTERING, RATE_MAPPING], ensure_ascii=False)
+        key = json.dumps([engine_id, voice, rate, text, MASTERING, SPEECH_MAPPING], ensure_ascii=False)
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         return self.folder / digest[:2] / f"{digest}.wav"
 

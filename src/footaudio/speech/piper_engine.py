@@ -28,6 +28,7 @@ __all__ = [
     "PiperSynthesizer",
     "length_scale_for",
     "piper_available",
+    "synthesis_settings",
 ]
 
 BUNDLED_VOICE = "en_US-joe-medium"
@@ -51,6 +52,18 @@ NATURAL_WPM = 180.0
 
 FIXED_S_PER_WORD = 0.074
 """Seconds of each word (on average) that do not stretch with ``length_scale``."""
+
+# Piper samples each clip with noise: its voice config asks noise_scale 0.667 (the sound) and noise_w 0.8
+# (the timing), so the same sentence never comes out the same, and Whisper heard the same narration at 4.8%
+# to 5.9% word errors from run to run (scripts/listen.py --quick, Whisper base). Half that noise was heard
+# at 4.4% and 4.7% (0.333, 0.333: 4.5%; none at all, 0 and 0: 4.4% twice, a flat, identical take each time),
+# while the defaults gave 5.6% and 5.0% in the same session. The bundled voice keeps some of the variation
+# that makes it sound natural; a voice file of your own keeps the noise its config asks for.
+BUNDLED_NOISE_SCALE = 0.333
+"""Piper's ``noise_scale`` for the bundled voice (its config: 0.667)."""
+
+BUNDLED_NOISE_W_SCALE = 0.5
+"""Piper's ``noise_w_scale`` for the bundled voice (its config: 0.8)."""
 
 # A guard against absurd rates only: footaudio's rates (80 to 260 wpm, down to 40 with slow
 # prosody) map to 0.6 to 5.5; the fit above was checked from 0.5 to 4.0.
@@ -86,6 +99,16 @@ def length_scale_for(rate: int) -> float:
     stretching = 60.0 / NATURAL_WPM - FIXED_S_PER_WORD
     scale = (60.0 / max(rate, 1) - FIXED_S_PER_WORD) / stretching
     return min(MAX_LENGTH_SCALE, max(MIN_LENGTH_SCALE, scale))
+
+
+def synthesis_settings(voice: str, rate: int) -> dict[str, float | None]:
+    """Piper's ``SynthesisConfig`` arguments for ``voice`` at ``rate``: less sampling noise for the bundled voice."""
+    bundled = voice == BUNDLED_VOICE
+    return {
+        "length_scale": length_scale_for(rate),
+        "noise_scale": BUNDLED_NOISE_SCALE if bundled else None,
+        "noise_w_scale": BUNDLED_NOISE_W_SCALE if bundled else None,
+    }
 
 
 def _brief(exc: BaseException) -> str:
@@ -146,7 +169,7 @@ class PiperSynthesizer:
         piper, _ = _import_piper()
         scale = length_scale_for(rate)
         try:
-            chunks = list(loaded.synthesize(text, syn_config=piper.SynthesisConfig(length_scale=scale)))
+            chunks = list(loaded.synthesize(text, syn_config=piper.SynthesisConfig(**synthesis_settings(voice, rate))))
         except Exception as exc:  # onnxruntime and the phonemizer raise their own types
             raise EngineError(
                 f"the neural engine failed while speaking {text[:50]!r} ({_brief(exc)}); "
