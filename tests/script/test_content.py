@@ -408,3 +408,27 @@ def test_the_toes_are_walked_through_one_by_one_with_time_for_each_on_both_feet(
             # After each toe but the last, a quiet of at least 6 s before the next toe is named.
             gap = next(later for later in items[index + 1 :] if later.kind != "break")
             assert gap.kind == "hold" and gap.ms >= 6000, (foot, item.text, gap)
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("minutes", (20, 30, 60))
+def test_the_first_question_goes_to_the_receiver_right_after_they_hear_how_to_answer(pressure, minutes):
+    # "Receiver, a word or a nod is enough... Whenever either of you says stop, pause the audio and stop.
+    # Do these broad strokes feel good?": no "Giver, ask:" relaying a question the receiver just heard.
+    _, timeline = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))
+    items = timeline.items
+    first = next(index for index, item in enumerate(items) if item.kind == "sound" and item.sound == "check-in")
+    said = [item.text for item in items[first:] if item.kind == "speech"][:3]
+    assert said[0].startswith("Receiver, ") and "nod" in said[0]
+    assert "stop" in said[1]
+    assert said[2].endswith("?") and said[2][0].isupper() and not said[2].startswith(("Giver", "Ask", "Receiver")), said
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_sentence_opens_with_a_capital(mode):
+    for pressure in PRESSURES:
+        for minutes in (5, 10, 30, 60):
+            _, timeline = planned(Settings(minutes=minutes, mode=mode, pressure=pressure, seed=2))
+            for item in timeline.items:
+                if item.kind == "speech":
+                    assert item.text[:1].isupper(), item.text

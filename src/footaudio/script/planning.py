@@ -161,19 +161,18 @@ def walk_parts(text: str) -> list[tuple[str, int]]:
     return list(zip(pieces[0::2], [*gaps, 0], strict=True))
 
 
-def _walk_seconds(technique: Any, rounds: int, skip: int = 0, quiet: bool = False) -> float:
+def _walk_seconds(technique: Any, rounds: int, skip: int = 0) -> float:
     """About how much longer than a one-sentence cue the walk-throughs among a step's cues take.
 
     A step uses its technique's cues from ``skip`` on, one per round; a walk-through ("Now the second
-    toe. [6s] Then the middle toe.") adds its further sentences (its quiet between places is the round's).
-    ``quiet``: count that quiet too (a line said after the walk-through waits for all of it).
+    toe. [6s] Then the middle toe.") adds its further sentences and its quiet between places, which does
+    not give way as the round's other quiet does.
     """
     added = 0.0
     for cue in (_get(technique, "cues") or [])[skip : skip + rounds]:
         parts = walk_parts(cue if isinstance(cue, str) else (cue[0] if cue else ""))
         if len(parts) > 1:
-            added += _said_seconds([sentence for sentence, _ in parts[1:]])
-            added += sum(gap for _, gap in parts) / 1000 if quiet else 0.0
+            added += _said_seconds([sentence for sentence, _ in parts[1:]]) + sum(gap for _, gap in parts) / 1000
     return added
 
 
@@ -547,8 +546,7 @@ class RoutinePlan:
                 # Walk-throughs (the toes one by one) say more and keep their quiet between places as
                 # it is: the step runs longer, and the lines due after it come later.
                 skip = 3 if phase == "deep" else 0
-                walks = _walk_seconds(technique, rounds, skip) if _get(technique, "sequence") else 0.0
-                walking = _walk_seconds(technique, rounds, skip, quiet=True) if _get(technique, "sequence") else 0.0
+                walking = _walk_seconds(technique, rounds, skip) if _get(technique, "sequence") else 0.0
                 since_receiver += walking
                 since_watch += walking
                 step_rounds = []
@@ -560,8 +558,8 @@ class RoutinePlan:
                     span = max(step_seconds, intro + first + rounds * 0.75 * per_round)
                 else:
                     span = rounds * round_seconds + intro + first
-                # Half its quiet between places too: the holds that meet their floor there do not give way.
-                span += walks + (walking - walks) / 2
+                # Its quiet between places too: those holds do not give way, and one round runs long.
+                span += walking
                 # The gap to the next question also holds the difference between the next step's
                 # instructions and this one's: long instructions next means an earlier question here.
                 following = chosen[number][0] if number < len(chosen) else None
@@ -581,6 +579,9 @@ class RoutinePlan:
                     # A long step's later rounds run long (receiver and watch lines, quiet for work over several
                     # places): the question between its first and the next step's needs more margin.
                     limit -= 15
+                if walking:
+                    # A walk-through's round runs long and its quiet does not give way: a little more margin.
+                    limit -= 10
                 extra = max(0, math.ceil(span / limit) - 1)
                 share = span / (extra + 1) / round_seconds
                 asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}

@@ -184,6 +184,9 @@ class Wording:
                 self._receiver_named += 1
                 name = RECEIVER_NAMES[self._receiver_named % len(RECEIVER_NAMES)]
             sentence = f"{name}{sentence if keep else sentence[:1].lower() + sentence[1:]}"
+        else:
+            # A question written for after a name ("is this deep enough?") still opens a sentence.
+            sentence = sentence[:1].upper() + sentence[1:]
         if role != "both":
             self._role = role
         return sentence
