@@ -161,19 +161,19 @@ def walk_parts(text: str) -> list[tuple[str, int]]:
     return list(zip(pieces[0::2], [*gaps, 0], strict=True))
 
 
-def _walk_seconds(technique: Any, rounds: int, skip: int = 0) -> float:
-    """About how much longer than a one-sentence cue the walk-throughs among a step's cues take.
+def _walk_seconds(technique: Any, rounds: int, skip: int = 0) -> list[float]:
+    """About how much longer than a one-sentence cue each round's walk-through takes (0 without one).
 
-    A step uses its technique's cues from ``skip`` on, one per round; a walk-through ("Now the second
+    A step's rounds say its technique's cues from ``skip`` on, one each; a walk-through ("Now the second
     toe. [6s] Then the middle toe.") adds its further sentences and its quiet between places, which does
     not give way as the round's other quiet does.
     """
-    added = 0.0
-    for cue in (_get(technique, "cues") or [])[skip : skip + rounds]:
+    added = []
+    for cue in ((_get(technique, "cues") or []) if _get(technique, "sequence") else [])[skip : skip + rounds]:
         parts = walk_parts(cue if isinstance(cue, str) else (cue[0] if cue else ""))
-        if len(parts) > 1:
-            added += _said_seconds([sentence for sentence, _ in parts[1:]]) + sum(gap for _, gap in parts) / 1000
-    return added
+        walk = _said_seconds([sentence for sentence, _ in parts[1:]]) + sum(gap for _, gap in parts) / 1000
+        added.append(walk if len(parts) > 1 else 0.0)
+    return added + [0.0] * (rounds - len(added))
 
 
 def _said_seconds(parts: Any) -> float:
@@ -544,11 +544,9 @@ class RoutinePlan:
                 since_receiver += intro + first
                 since_watch += intro + first
                 # Walk-throughs (the toes one by one) say more and keep their quiet between places as
-                # it is: the step runs longer, and the lines due after it come later.
-                skip = 3 if phase == "deep" else 0
-                walking = _walk_seconds(technique, rounds, skip) if _get(technique, "sequence") else 0.0
-                since_receiver += walking
-                since_watch += walking
+                # it is: their rounds run longer, and so does the step.
+                walks = _walk_seconds(technique, rounds, 3 if phase == "deep" else 0)
+                walking = sum(walks)
                 step_rounds = []
                 # Round 1 asks about the step's technique; further check-ins are spread evenly so that
                 # no gap (up to the next step's first question) passes the nominal limit.
@@ -589,6 +587,8 @@ class RoutinePlan:
                 # at the change of feet (or the closing) follows soon enough.
                 quiet_finish = phase == "finish" and not partner and self.compact
                 for round_number in range(1, rounds + 1):
+                    # A round's watch line comes after its walk-through's places, its receiver line before them.
+                    since_watch += walks[round_number - 1]
                     check_in = not self.mini and round_number in asks and not quiet_finish
                     # The change of feet and the closing speak to the receiver anyway: spare the foot's last step
                     # (less so beyond an hour, where the last step alone runs three minutes or more).
@@ -606,7 +606,7 @@ class RoutinePlan:
                         since_last = []
                     elif watching and not still:
                         since_last.append((number - 1, round_number - 1, since_watch))
-                    since_receiver += round_seconds
+                    since_receiver += round_seconds + walks[round_number - 1]
                     since_watch += round_seconds
                     step_rounds.append(Round(round_number, check_in, receiver, watch))
                 plan.append(StepPlan(technique, number, pass_number, tuple(step_rounds), phase))
