@@ -326,7 +326,9 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
     asking = re.compile(
-        r"^(Giver, )?(ask|check in|find out|let your partner tell you)\b|^(Receiver|If you're receiving), ", re.I
+        r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause for a moment, and let your partner say)\b"
+        r"|^(Receiver|If you're receiving), ",
+        re.I,
     )
     assert [text for text in checks if "?" not in text and not asking.match(text)] == []
     # Not every one is the giver's bare "Ask: ...": some are in the giver's own words, some invite the receiver.
@@ -414,14 +416,14 @@ def test_the_toes_are_walked_through_one_by_one_with_time_for_each_on_both_feet(
 @pytest.mark.parametrize("minutes", (20, 30, 60))
 def test_the_first_question_goes_to_the_receiver_right_after_they_hear_how_to_answer(pressure, minutes):
     # "Receiver, a word or a nod is enough... Whenever either of you says stop, pause the audio and stop.
-    # Do these broad strokes feel good?": no "Giver, ask:" relaying a question the receiver just heard.
+    # Receiver, do these broad strokes feel good?": no "Giver, ask:" relaying a question the receiver just heard.
     _, timeline = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))
     items = timeline.items
     first = next(index for index, item in enumerate(items) if item.kind == "sound" and item.sound == "check-in")
     said = [item.text for item in items[first:] if item.kind == "speech"][:3]
     assert said[0].startswith("Receiver, ") and "nod" in said[0]
     assert "stop" in said[1]
-    assert said[2].endswith("?") and said[2][0].isupper() and not said[2].startswith(("Giver", "Ask", "Receiver")), said
+    assert said[2].startswith("Receiver, ") and said[2].endswith("?"), said
 
 
 @pytest.mark.parametrize("mode", MODES)
