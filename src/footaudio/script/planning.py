@@ -578,8 +578,8 @@ class RoutinePlan:
                     # places): the question between its first and the next step's needs more margin.
                     limit -= 15
                 if walking:
-                    # A walk-through's round runs long and its quiet does not give way: a little more margin.
-                    limit -= 10
+                    # A walk-through's round runs long and its quiet does not give way: 12 s more margin.
+                    limit -= 12
                 extra = max(0, math.ceil(span / limit) - 1)
                 share = span / (extra + 1) / round_seconds
                 asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}
