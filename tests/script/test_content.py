@@ -389,29 +389,27 @@ def test_the_second_foot_hears_each_step_as_a_recap_and_the_feet_stay_even(mode,
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("minutes", (30, 60))
 def test_the_toes_are_walked_through_one_by_one_with_time_for_each_on_both_feet(mode, minutes):
-    # "Now the middle toe." then quiet to do it: the voice keeps time with the hands, toe by toe.
+    # "Now the middle toe." then quiet to do it: the voice keeps time with the hands, toe by toe. The
+    # second foot hears the three middle toes in one sentence, with their quiet after it.
     _, timeline = planned(Settings(minutes=minutes, mode=mode, pressure="medium"))
     items = timeline.items
-    for foot in ("right", "left"):
-        said = [
-            (index, item)
-            for index, item in enumerate(items)
-            if item.kind == "speech" and item.step.startswith(foot) and "-toes" in item.step
-        ]
+    for foot, walk in (("right", ["second", "middle", "fourth", "little"]), ("left", ["next three", "little"])):
         places = [
             (index, item)
-            for index, item in said
-            if re.search(r"\b(second|middle|fourth|little) toe\b", item.text or "")
+            for index, item in enumerate(items)
+            if item.kind == "speech"
+            and item.step.startswith(foot)
+            and "-toes" in item.step
+            and re.search(r"\b(second|middle|fourth|next three|little) toes?\b", item.text or "")
         ]
-        named = [
-            next(word for word in ("second", "middle", "fourth", "little") if word in item.text) for _, item in places
-        ]
-        start = named.index("second")
-        assert named[start : start + 4] == ["second", "middle", "fourth", "little"], (foot, named)
-        for index, item in places[start : start + 3]:
-            # After each toe but the last, a quiet of at least 6 s before the next toe is named.
+        named = [next(word for word in walk + ["second"] if word in (item.text or "")) for _, item in places]
+        start = named.index(walk[0])
+        assert named[start : start + len(walk)] == walk, (foot, named)
+        for index, item in places[start : start + len(walk) - 1]:
+            # After each place but the last, at least 6 s for each toe it names before the next is named.
             gap = next(later for later in items[index + 1 :] if later.kind != "break")
-            assert gap.kind == "hold" and gap.ms >= 6000, (foot, item.text, gap)
+            toes = 3 if "next three" in (item.text or "") else 1
+            assert gap.kind == "hold" and gap.ms >= 6000 * toes, (foot, item.text, gap)
 
 
 @pytest.mark.parametrize("pressure", PRESSURES)

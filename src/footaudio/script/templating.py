@@ -127,8 +127,9 @@ class Wording:
         """A walk-through cue's sentences, each with the quiet after it in ms; ``[]`` for another cue.
 
         A walk-through guides the hands place by place ("Now the second toe. [6s] Then the middle
-        toe."): each alternative is its sentences with ``[Ns]`` of quiet between them. The one chosen
-        (by the seed) has no sentence said yet in this routine.
+        toe."): each alternative is its sentences with ``[Ns]`` of quiet between them. The first one
+        written with no sentence said yet in this routine is chosen: the first foot hears the first
+        wording, the second foot the next (a shorter walk, once the hands know the way).
         """
         options = [cue] if isinstance(cue, str) else list(cue)
         if not any(WALK_GAP.search(option) for option in options):
@@ -137,7 +138,7 @@ class Wording:
         fresh = [parts for parts in walks if all(self._fresh(sentence) for sentence, _ in parts)]
         if not fresh:
             raise TemplateError(f"every wording of the walk-through {options[0][:40]!r}... was said already.")
-        return self._random.choice(fresh)
+        return fresh[0]
 
     def turn(self, key: str, options: Sequence[str]) -> str:
         """The next of ``options`` in a seeded order that goes through all of them before any comes again."""
