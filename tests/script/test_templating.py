@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,17 @@ def test_only_whole_questions_not_in_the_givers_voice_go_to_the_receiver_directl
         "Ask: how do these strokes feel?",
     ]
     assert _direct_questions(asked) == ["is this deep enough on the heel, or too much?", "how do these strokes feel?"]
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_turns_go_through_every_option_and_never_say_one_twice_in_a_row(seed):
+    wording = Wording(Settings(mode="partner", seed=seed))
+    options = ["Ask: ", "Check with your partner: ", "Ask your partner: ", "Ask quietly: "]
+    said = [wording.turn("openers", options) for _ in range(len(options) * 6)]
+    for start in range(0, len(said), len(options)):
+        assert sorted(said[start : start + len(options)]) == sorted(options), said
+    assert all(a != b for a, b in itertools.pairwise(said)), said
+    assert wording.turn("none", []) == ""
 
 
 def test_a_walk_through_names_each_place_with_quiet_between_and_is_not_said_twice():

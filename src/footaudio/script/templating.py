@@ -141,12 +141,18 @@ class Wording:
         return fresh[0]
 
     def turn(self, key: str, options: Sequence[str]) -> str:
-        """The next of ``options`` in a seeded order that goes through all of them before any comes again."""
+        """The next of ``options`` in a seeded order that goes through all of them before any comes again,
+        and never says the same one twice in a row (a new round does not start with the last one said)."""
         order, said = self._turns.get(key, ((), 0))
-        if said % max(len(options), 1) == 0:
+        if not options:
+            return ""
+        if said % len(options) == 0:
+            last = options[order[-1]] if order else None
             order = tuple(self.shuffle(range(len(options))))
+            if len(order) > 1 and options[order[0]] == last:
+                order = (order[1], order[0], *order[2:])
         self._turns[key] = (order, said + 1)
-        return options[order[said % len(options)]] if options else ""
+        return options[order[said % len(options)]]
 
     def say(self, *parts: str | Sequence[str]) -> str:
         """A sentence made of one choice from each part, not used before in this routine.
