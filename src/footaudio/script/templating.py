@@ -83,7 +83,7 @@ _INVITING_VERBS = frozenset(
 """Sentences that open with one of these read well after either way of naming the receiver."""
 
 
-_QUESTION_OPENER = re.compile(r"^(?:(?:Now a|A)sk(?: your partner| quietly| gently)?|Check (?:with your partner|in)): ")
+_QUESTION_OPENER = re.compile(r"^(?:Ask(?: your partner| quietly| gently)?|Check (?:with your partner|in)): ")
 """How the giver's questions open; the same question with another opener is still the same question."""
 
 
