@@ -323,26 +323,16 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 
 @pytest.mark.parametrize("minutes", [20, 30, 60, 90])
 @pytest.mark.parametrize("pressure", PRESSURES)
-def test_the_check_in_sound_comes_only_before_a_question_or_a_look(pressure, minutes):
+def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
     asking = re.compile(
         r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause)\b"
         r"|^(Receiver|If you're receiving), ",
         re.I,
     )
-    # Now and then the giver pauses and looks instead of asking: a face at ease says as much as a word.
-    looking = re.compile(r"\b(look at|watch|glance at) your partner", re.I)
-    looks = [text for text in checks if looking.search(text)]
-    assert len(looks) <= len(checks) / 6, looks
-    if minutes >= 60:
-        assert looks
     # The first check-in opens with what stop means; its question follows (see the test above).
     reminder = re.compile(r"says stop\b.*\bpause the audio")
-    assert [
-        text
-        for text in checks
-        if "?" not in text and not asking.match(text) and not looking.search(text) and not reminder.search(text)
-    ] == []
+    assert [text for text in checks if "?" not in text and not asking.match(text) and not reminder.search(text)] == []
     # Not every one is the giver's bare "Ask: ...": some are in the giver's own words, some invite the receiver.
     bare = [text for text in checks if re.match(r"^(Giver, )?ask: ", text, re.I)]
     assert len(bare) < 0.8 * len(checks)
