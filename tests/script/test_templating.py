@@ -1,4 +1,5 @@
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,33 @@ def test_user_template_can_extend_the_shipped_one(tmp_path):
     _, script = build_script(Settings(minutes=5), tmp_path)
     assert script.sentences[-1].text == 'A "custom" goodbye <3.'
     assert script.steps[0].name == "welcome"
+
+
+STOP_RULE = r"says stop\b.*\bpause the audio"
+
+
+@pytest.mark.parametrize(
+    ("ask", "expected"),
+    [
+        # The giver asks: the receiver first hears how to answer, then what stop means, then the question.
+        ("giver", [r"^Receiver, .*(a word or a nod|with a nod)", STOP_RULE, r"^Giver, ask: is this okay\?$"]),
+        # The question goes to the receiver: what stop means, then the question with how to answer.
+        ("receiver", [STOP_RULE, r"^Receiver, is this okay\? .*(any time)\.$"]),
+    ],
+)
+def test_the_first_check_in_of_a_user_template_says_what_stop_means_before_its_question(tmp_path, ask, expected):
+    question = "Ask: is this okay?" if ask == "giver" else "is this okay?"
+    write(tmp_path, "routine.ssml.j2", (
+        '<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis">'
+        '{% import "builtin/_macros.ssml.j2" as m with context %}'
+        "<p>{{ m.giver(['Hold the foot.']) }}"
+        f"{{{{ m.check_in(remind=true, question=[['{question}']], ask='{ask}') }}}}</p></speak>"
+    ))  # fmt: skip
+    _, script = build_script(Settings(minutes=30, mode="partner"), tmp_path)
+    said = [s.text for s in script.sentences][1:]
+    assert len(said) == len(expected), said
+    for text, pattern in zip(said, expected, strict=True):
+        assert re.search(pattern, text), (text, pattern)
 
 
 @pytest.mark.parametrize(
