@@ -5,6 +5,7 @@
     python scripts/listen.py --engines pyttsx3 --voices gmw/en-us,gmw/en-us+m3 --rates 125,130
     python scripts/listen.py --json out/listen.json
     python scripts/listen.py --quick --try sole=soal,then=thenn   # measure candidate respellings
+    python scripts/listen.py --quick --engines piper --takes 4    # Piper's spread from take to take
 
 What it does:
 
@@ -26,6 +27,11 @@ What it does:
    respellings for the engine and voice spoken). The reference is always the written text.
    Each respelling, shipped or tried with ``--try WORD=ALIAS``, is also measured alone: every
    sentence holding its word is synthesized with only that word respelt and heard again.
+
+5. ``--takes N`` measures each configuration N times, each take with its own fresh clip cache.
+   Piper samples every clip with noise, so the same narration is heard differently from take to
+   take; the table then gives the mean word error rate over the takes with their range. eSpeak
+   speaks the same words the same way every time, so its takes agree.
 
 It prints the table the README holds (engine, voice, rate, WER as rendered, WER without the
 lexicon, the rate measured on the clips; the defaults marked), each respelling's errors before
@@ -242,6 +248,8 @@ class Result:
     seconds: float = 0.0
     lexicon: dict[str, str] = field(default_factory=dict)
     """The shipped respellings of this engine and voice."""
+    take: int = 1
+    """Which take of this configuration (``--takes``): each take synthesizes every clip afresh."""
 
     @property
     def words(self) -> int:
@@ -525,23 +533,47 @@ def _default(r: Result) -> tuple[bool, bool]:
     return r.voice == DEFAULT_VOICE.get(r.engine), r.rate == DEFAULT_RATE
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _spread(values: list[float]) -> str:
+    """A word error rate as a percentage; of several takes, their mean with the range after it."""
+    mean = _percent(_mean(values)).strip()
+    if len(values) == 1:
+        return mean
+    return f"{mean} ({_percent(min(values)).strip()} to {_percent(max(values)).strip()}, {len(values)} takes)"
+
+
 def readme_table(results: list[Result]) -> list[str]:
-    """The table the README holds: WER as rendered and without the lexicon; the defaults marked."""
+    """The table the README holds: WER as rendered and without the lexicon; the defaults marked.
+
+    The takes of one engine, voice and rate share a row: the mean over them, and their range.
+    """
     lines = [
         "| engine | voice | rate | WER | WER without lexicon | measured wpm |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
+    takes: dict[tuple[str, str, int], list[Result]] = {}
     for r in results:
-        default_voice, default_rate = _default(r)
-        voice = f"{r.voice} (default)" if default_voice else r.voice
-        rate, wer = str(r.rate), _percent(r.wer).strip()
+        takes.setdefault((r.engine, r.voice, r.rate), []).append(r)
+    for (engine, voice_id, rate_wpm), same in takes.items():
+        default_voice, default_rate = _default(same[0])
+        voice = f"{voice_id} (default)" if default_voice else voice_id
+        rate, wer = str(rate_wpm), _spread([r.wer for r in same])
         if default_rate:
-            rate = f"{r.rate} (default)"
+            rate = f"{rate_wpm} (default)"
         if default_voice and default_rate:
             rate, wer = f"**{rate}**", f"**{wer}**"
-        without = _percent(r.wer_without).strip() if r.lexicon else "(no lexicon)"
-        lines.append(f"| {r.engine} | {voice} | {rate} | {wer} | {without} | {r.measured_wpm:.0f} |")
+        without = _spread([r.wer_without for r in same]) if same[0].lexicon else "(no lexicon)"
+        wpm = _mean([r.measured_wpm for r in same])
+        lines.append(f"| {engine} | {voice} | {rate} | {wer} | {without} | {wpm:.0f} |")
     return lines
+
+
+def _name(r: Result) -> str:
+    """An engine, voice and rate as the report heads it, with the take when there are several."""
+    return f"{r.engine} {r.voice} {r.rate}" + (f" take {r.take}" if r.take > 1 else "")
 
 
 def report(results: list[Result], worst: int, model: str, out: Any = sys.stdout) -> None:
@@ -590,7 +622,7 @@ def report(results: list[Result], worst: int, model: str, out: Any = sys.stdout)
     say(f"## Worst {worst} sentences per configuration, as rendered")
     for r in results:
         say()
-        say(f"### {r.engine} {r.voice} {r.rate} wpm: WER {_percent(r.wer).strip()}")
+        say(f"### {_name(r)} wpm: WER {_percent(r.wer).strip()}")
         ranked = sorted((s for s in r.heard() if s.errors), key=lambda s: (-s.errors, -s.errors / s.words))
         for s in ranked[:worst]:
             say(f"- {s.errors} err: {s.text}")
@@ -640,6 +672,9 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="comma list of candidate respellings WORD=ALIAS, each measured alone (e.g. sole=soal)",
     )
+    parser.add_argument(
+        "--takes", type=int, default=1, help="measure each configuration this many times, each with fresh clips"
+    )
     parser.add_argument("--cache", type=Path, default=None, help="clip cache folder to reuse (default: a fresh one)")
     parser.add_argument("--json", type=Path, default=None, help="also write every sentence and figure here")
     parser.add_argument(
@@ -650,13 +685,19 @@ def main(argv: list[str] | None = None) -> int:
         payload = json.loads(args.report.read_text())
         fields = ("engine", "voice", "rate", "rendered", "tried", "seconds", "lexicon")
         results = [
-            Result(**{key: r[key] for key in fields}, sentences=[Heard(**s) for s in r["sentences"]])
+            Result(
+                **{key: r[key] for key in fields},
+                sentences=[Heard(**s) for s in r["sentences"]],
+                take=r.get("take", 1),
+            )
             for r in payload["results"]
         ]
         report(results, args.worst, payload["model"])
         print(f"\nmodel {payload['model']}; {len(results)} configurations in {payload['seconds']:.0f} s")
         return 0
 
+    if args.takes < 1:
+        parser.error(f"--takes takes a whole number of 1 or more, not {args.takes}")
     unknown = [engine for engine in args.engines if engine not in DEFAULT_ENGINES]
     if unknown:
         parser.error(f"unknown engine {unknown[0]!r}; use --engines pyttsx3,piper")
@@ -689,24 +730,27 @@ def main(argv: list[str] | None = None) -> int:
     listener = Listener(args.model)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
-        # A fresh cache by default: a clip cached at a wrong rate would spoil the measurement.
-        cache = ClipCache(args.cache or Path(scratch))
-        print(f"model: {listener.model_name} ({listener.model_path}); cache: {cache.folder}", file=sys.stderr)
+        # A fresh cache by default: a clip cached at a wrong rate would spoil the measurement. Each take
+        # after the first gets a folder of its own, so it synthesizes every clip again.
+        folder = args.cache or Path(scratch)
+        caches = [ClipCache(folder if take == 1 else folder / f"take-{take}") for take in range(1, args.takes + 1)]
+        print(f"model: {listener.model_name} ({listener.model_path}); cache: {folder}", file=sys.stderr)
         results: list[Result] = []
         for engine in args.engines:
             for voice in voices[engine]:
                 for rate in rates:
-                    result = measure(engine, voice, rate, args.minutes, cache, listener, tries)
-                    results.append(result)
-                    print(
-                        f"{engine} {result.voice} {rate}: {len(result.sentences)} sentences, "
-                        f"WER {_percent(result.wer).strip()} ({result.seconds:.0f} s)",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    if args.json:
-                        # Written after every configuration, so a long run that is stopped keeps what it heard.
-                        _write_json(args.json, listener, args.minutes, time.monotonic() - started, results)
+                    for take, cache in enumerate(caches, start=1):
+                        result = replace(measure(engine, voice, rate, args.minutes, cache, listener, tries), take=take)
+                        results.append(result)
+                        print(
+                            f"{_name(result)}: {len(result.sentences)} sentences, "
+                            f"WER {_percent(result.wer).strip()} ({result.seconds:.0f} s)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        if args.json:
+                            # Written after every take, so a long run that is stopped keeps what it heard.
+                            _write_json(args.json, listener, args.minutes, time.monotonic() - started, results)
     elapsed = time.monotonic() - started
     report(results, args.worst, listener.model_name)
     print(f"\nmodel {listener.model_name}; {len(results)} configurations in {elapsed:.0f} s")

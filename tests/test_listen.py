@@ -175,6 +175,30 @@ def test_the_readme_table_marks_the_defaults_and_the_lexicon():
     ]
 
 
+def test_the_takes_of_one_configuration_share_a_row_with_their_mean_and_range():
+    """Piper is heard differently from take to take: its row gives the mean over the takes and their range."""
+    from dataclasses import replace
+
+    first = _result("piper", "en_US-joe-medium", 130, {})
+    errors = [replace(h, errors=h.errors + 1) if h.text == "Now rest." else h for h in first.sentences]
+    second = replace(first, sentences=errors, take=2)
+    espeak = _result("pyttsx3", "gmw/en-us", 130, {"giver": "givver"})
+    assert (first.errors, second.errors) == (3, 4)
+    assert listen.readme_table([first, second, espeak])[2:] == [
+        "| piper | en_US-joe-medium (default) | **130 (default)** | **26.9% (23.1% to 30.8%, 2 takes)** "
+        "| (no lexicon) | 111 |",
+        "| pyttsx3 | gmw/en-us (default) | **130 (default)** | **7.7%** | 23.1% | 111 |",
+    ]
+    assert listen._name(second) == "piper en_US-joe-medium 130 take 2" and listen._name(first).endswith("130")
+
+
+def test_takes_must_be_one_or_more(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        listen.main(["--takes", "0"])
+    assert stopped.value.code == 2
+    assert "--takes takes a whole number of 1 or more, not 0" in capsys.readouterr().err
+
+
 def test_try_needs_word_alias_pairs(capsys):
     with pytest.raises(SystemExit) as stopped:
         listen.main(["--try", "sole"])
