@@ -30,9 +30,13 @@ What it does:
    sentence holding its word is synthesized with only that word respelt and heard again.
 
 5. ``--takes N`` measures each configuration N times, each take with its own fresh clip cache.
-   Piper samples every clip with noise, so the same narration is heard differently from take to
-   take; the table then gives the mean word error rate over the takes with their range. eSpeak
-   speaks the same words the same way every time, so its takes agree.
+   Piper samples every clip with noise, so the same narration sounds different from take to take;
+   the table then gives the mean word error rate over the takes with their range. Take k draws
+   Piper's noise from onnxruntime seed k (``onnxruntime.set_seed``): without it, every voice
+   loaded in one process starts from the same random state, so the takes of one run came out
+   identical, while a render (a process of its own) draws afresh. With the seeds, a run measures
+   the same draws every time. eSpeak speaks the same words the same way every time, so its
+   takes agree.
 
 It prints the table the README holds (engine, voice, rate, WER as rendered, WER without the
 lexicon, the rate measured on the clips; the defaults marked), each respelling's errors before
@@ -404,6 +408,18 @@ def _synthesizer(engine: str, voice: str | None) -> Any:
     return _Variants(synthesizer, [voice]) if voice and "+" in voice else synthesizer
 
 
+def _seed_noise(engine: str, take: int) -> None:
+    """Piper's sampling noise for take ``take``: onnxruntime seed ``take`` for every voice loaded after this.
+
+    Each loaded voice starts from onnxruntime's process-wide seed, so without this every take of one run
+    would be the same draw.
+    """
+    if engine == "piper":
+        import onnxruntime
+
+        onnxruntime.set_seed(take)
+
+
 def _close(synthesizer: Any) -> None:
     close = getattr(synthesizer, "close", None)
     if close is not None:
@@ -744,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
             for voice in voices[engine]:
                 for rate in rates:
                     for take, cache in enumerate(caches, start=1):
+                        _seed_noise(engine, take)
                         result = replace(measure(engine, voice, rate, args.minutes, cache, listener, tries), take=take)
                         results.append(result)
                         print(

