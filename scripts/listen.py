@@ -59,6 +59,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 from footaudio.script.lexicon import lexicon_for, respell
@@ -553,13 +554,9 @@ def _default(r: Result) -> tuple[bool, bool]:
     return r.voice == DEFAULT_VOICE.get(r.engine), r.rate == DEFAULT_RATE
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def _spread(values: list[float]) -> str:
     """A word error rate as a percentage; of several takes, their mean with the range after it."""
-    mean = _percent(_mean(values)).strip()
+    mean = _percent(fmean(values)).strip()
     if len(values) == 1:
         return mean
     return f"{mean} ({_percent(min(values)).strip()} to {_percent(max(values)).strip()}, {len(values)} takes)"
@@ -586,7 +583,7 @@ def readme_table(results: list[Result]) -> list[str]:
         if default_voice and default_rate:
             rate, wer = f"**{rate}**", f"**{wer}**"
         without = _spread([r.wer_without for r in same]) if same[0].lexicon else "(no lexicon)"
-        wpm = _mean([r.measured_wpm for r in same])
+        wpm = fmean(r.measured_wpm for r in same)
         lines.append(f"| {engine} | {voice} | {rate} | {wer} | {without} | {wpm:.0f} |")
     return lines
 
