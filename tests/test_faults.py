@@ -133,13 +133,16 @@ def test_a_render_in_another_pid_namespace_and_host_leaves_a_live_render_alone(t
     out_dir.mkdir()
     long = out_dir / "long.mp3"
     # The writer's encoder waits for a go-ahead, so it is surely alive, its temporary file in place,
-    # while the other render runs (no race against how fast the writer would finish).
-    go = tmp_path / "go"
-    wait = f'case "$last" in *{TEMP_PREFIX}*) while [ ! -e "{go}" ]; do sleep 0.05; done;; esac'
+    # while the other render runs (no race against how fast the writer would finish). It says when it
+    # started: before that, the temporary may still be under the name it is made with (".new", renamed
+    # to ".part" once locked), and a name read then is gone a moment later.
+    go, started = tmp_path / "go", tmp_path / "started"
+    wait = f'case "$last" in *{TEMP_PREFIX}*) touch "{started}"; while [ ! -e "{go}" ]; do sleep 0.05; done;; esac'
     env = fake_encoder(tmp_path, wait)
     writer = spawn("render", "-m", "4", "-o", str(long), env=env)
-    wait_for(lambda: temporaries(out_dir) and writer.poll() is None)
+    wait_for(lambda: started.exists() and writer.poll() is None)
     part = temporaries(out_dir)
+    assert part and all(name.endswith(".part") for name in part)
     # The writer's process id does not exist in the new namespace; the hostname differs too.
     other = footaudio(
         "render", "-m", "3", "-o", str(out_dir / "short.mp3"),
