@@ -326,16 +326,16 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
     asking = re.compile(
-        r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause)\b"
+        r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause|slow your hands|look up)\b"
         r"|^(Receiver|If you're receiving), ",
         re.I,
     )
     # The first check-in opens with what stop means; its question follows (see the test above).
-    reminder = re.compile(r"says stop\b.*\bpause the audio")
+    reminder = re.compile(r"says stop\b.*\bpauses? the audio")
     assert [text for text in checks if "?" not in text and not asking.match(text) and not reminder.search(text)] == []
-    # Not every one is the giver's bare "Ask: ...": some are in the giver's own words, some invite the receiver.
-    bare = [text for text in checks if re.match(r"^(Giver, )?ask: ", text, re.I)]
-    assert len(bare) < 0.8 * len(checks)
+    # At most half are the giver's scripted "Ask: ...": others are in the giver's own words, or put to the receiver.
+    scripted = [text for text in checks if re.match(r"^(Giver, )?ask( your partner| quietly)?: ", text, re.I)]
+    assert len(scripted) <= 0.5 * len(checks)
 
 
 def instructions_by_step(timeline) -> dict[str, list[str]]:
@@ -422,7 +422,7 @@ def test_the_first_question_goes_to_the_receiver_right_after_they_hear_how_to_an
     items = timeline.items
     first = next(index for index, item in enumerate(items) if item.kind == "sound" and item.sound == "check-in")
     said = [item.text for item in items[first:] if item.kind == "speech"][:2]
-    assert re.search(r"says stop\b.*\bpause the audio", said[0]), said
+    assert re.search(r"says stop\b.*\bpauses? the audio", said[0]), said
     assert (
         said[1].startswith("Receiver, ") and "?" in said[1] and "in a word" in said[1].replace("is enough", "in a word")
     ), said

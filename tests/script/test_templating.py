@@ -79,7 +79,7 @@ def test_user_template_can_extend_the_shipped_one(tmp_path):
     assert script.steps[0].name == "welcome"
 
 
-STOP_RULE = r"says stop\b.*\bpause the audio"
+STOP_RULE = r"says stop\b.*\bpauses? the audio"
 
 
 @pytest.mark.parametrize(

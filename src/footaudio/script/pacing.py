@@ -346,7 +346,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
                     break
                 k += 1
         said_first = " ".join(first_check_text)
-        if "stop" not in said_first or "pause the audio" not in said_first:
+        if "stop" not in said_first or not re.search(r"\bpauses? the audio\b", said_first):
             problems.append('the first check-in does not say that "stop" means pause the audio and stop')
         receiver = [
             item
