@@ -326,16 +326,17 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
     asking = re.compile(
-        r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause|slow your hands|look up)\b"
+        r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause|keep your hands still|glance"
+        r"|let your hands rest|slow down)\b"
         r"|^(Receiver|If you're receiving), ",
         re.I,
     )
     # The first check-in opens with what stop means; its question follows (see the test above).
     reminder = re.compile(r"says stop\b.*\bpauses? the audio")
     assert [text for text in checks if "?" not in text and not asking.match(text) and not reminder.search(text)] == []
-    # At most half are the giver's scripted "Ask: ...": others are in the giver's own words, or put to the receiver.
+    # Not every one is the giver's scripted "Ask: ...": some are in the giver's own words, some go to the receiver.
     scripted = [text for text in checks if re.match(r"^(Giver, )?ask( your partner| quietly)?: ", text, re.I)]
-    assert len(scripted) <= 0.5 * len(checks)
+    assert len(scripted) < 0.8 * len(checks)
 
 
 def instructions_by_step(timeline) -> dict[str, list[str]]:
