@@ -188,18 +188,6 @@ def test_a_question_is_not_asked_again_with_another_opener():
         assert again == "Ask quietly: slower circles?", seed
 
 
-def test_a_question_is_not_asked_again_by_the_narrator_with_a_word_to_the_giver():
-    wording = Wording(Settings(mode="partner"))
-    wording.say(["Ask: do the circles feel easy?"])
-    assert wording.unused(
-        ["Do the circles feel easy? Let your partner answer.", "Slower circles? Wait for the answer."]
-    ) == ["Slower circles? Wait for the answer."]
-    wording.say(["Is the pace right? Listen, and adjust."])
-    assert wording.unused(["Ask quietly: is the pace right?", "Ask: is the leg comfortable?"]) == [
-        "Ask: is the leg comfortable?"
-    ]
-
-
 def test_only_whole_questions_not_in_the_givers_voice_go_to_the_receiver_directly():
     from footaudio.script.templating import _direct_questions
 

@@ -71,7 +71,7 @@ AGAIN_COMPACT_S = 5.0
 AGAIN_FINISH_MAX_S = 5.0
 """The same after the finishing stillness of a long routine."""
 
-AGAIN_PAUSE_MAX_S = 11.0
+AGAIN_PAUSE_MAX_S = 10.0
 """Longest quiet added at the end of a second-foot step for its shorter instructions (a hold precedes it)."""
 
 CARE_FROM_MINUTES = 20

@@ -86,23 +86,6 @@ _INVITING_VERBS = frozenset(
 _QUESTION_OPENER = re.compile(r"^(?:Ask(?: your partner| quietly| gently)?|Check (?:with your partner|in)): ")
 """How the giver's questions open; the same question with another opener is still the same question."""
 
-ANSWER_CUES = (
-    "Let your partner answer.",
-    "Wait for the answer.",
-    "Listen, and adjust.",
-    "Give your partner time to answer.",
-)
-"""What the giver hears after a question the narrator puts to both partners (the receiver answers)."""
-
-_ANSWER_CUE = re.compile(r"\s+(?:" + "|".join(re.escape(cue) for cue in ANSWER_CUES) + r")$")
-
-
-def _question_key(sentence: str) -> str:
-    """A question as it is whatever its opener, or the answer cue after it: "Ask: is it deep enough?" and
-    "Is it deep enough? Let your partner answer." are the same question."""
-    bare = _ANSWER_CUE.sub("", _QUESTION_OPENER.sub("", sentence))
-    return bare[:1].lower() + bare[1:]
-
 
 class Wording:
     """Seeded choice of wording that never says the same sentence twice in a routine."""
@@ -216,12 +199,12 @@ class Wording:
         return sentence
 
     def _fresh(self, sentence: str) -> bool:
-        """Not said yet, also not as the same question with another opener ("Ask: ") or an answer cue after it."""
-        return sentence not in self._used and _question_key(sentence) not in self._used
+        """Not said yet, also not as the same question with another opener ("Ask: " or "Ask quietly: ")."""
+        return sentence not in self._used and _QUESTION_OPENER.sub("", sentence) not in self._used
 
     def _remember(self, sentence: str) -> str:
         self._used.add(sentence)
-        self._used.add(_question_key(sentence))
+        self._used.add(_QUESTION_OPENER.sub("", sentence))
         return sentence
 
 
@@ -420,7 +403,6 @@ def render_ssml(settings: Settings, templates: Path | None = None, pace: float =
         "walk": wording.walk,
         "hold": _hold,
         "pace": _pace,
-        "answer_cues": list(ANSWER_CUES),
     }
     try:
         with _time_limit(RENDER_TIME_LIMIT_S):
