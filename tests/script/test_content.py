@@ -325,18 +325,16 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 @pytest.mark.parametrize("pressure", PRESSURES)
 def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
-    asking = re.compile(
-        r"^(Giver, )?(ask|check in|find out|let your partner tell you|pause|keep your hands still|glance"
-        r"|let your hands rest|slow down)\b"
-        r"|^(Receiver|If you're receiving), ",
-        re.I,
-    )
+    # A check-in that is not a question says how the giver asks or checks (in their own words, with a look
+    # that a nod answers), or invites the receiver to say.
+    asking = re.compile(r"\b(ask|find out|check|nod)\b|^(Receiver|If you're receiving), ", re.I)
     # The first check-in opens with what stop means; its question follows (see the test above).
     reminder = re.compile(r"says stop\b.*\bpauses? the audio")
-    assert [text for text in checks if "?" not in text and not asking.match(text) and not reminder.search(text)] == []
-    # Not every one is the giver's scripted "Ask: ...": some are in the giver's own words, some go to the receiver.
-    scripted = [text for text in checks if re.match(r"^(Giver, )?ask( your partner| quietly)?: ", text, re.I)]
-    assert len(scripted) < 0.8 * len(checks)
+    assert [text for text in checks if "?" not in text and not asking.search(text) and not reminder.search(text)] == []
+    # Not every one is the giver's scripted "Ask: ...": some are in the giver's own words or a look, some go to
+    # the receiver. Up to an hour, at most a third open with "Ask"; beyond it the once-a-routine lines run out.
+    scripted = [text for text in checks if re.match(r"^(Giver, )?ask\b", text, re.I)]
+    assert len(scripted) <= (len(checks) / 3 if minutes <= 60 else 0.7 * len(checks)), scripted
 
 
 def instructions_by_step(timeline) -> dict[str, list[str]]:

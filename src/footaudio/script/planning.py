@@ -56,7 +56,7 @@ RECEIVER_SECONDS = 175
 LONG_RECEIVER_SECONDS = 195
 """The same beyond an hour, so fewer lines name a role and the pool lasts."""
 
-WATCH_SECONDS = 200
+WATCH_SECONDS = 230
 """Nominal time between the lines that tell the giver what to watch for (the rule allows 360 s)."""
 
 SHORT_WATCH_SECONDS = 250
@@ -425,7 +425,8 @@ class RoutinePlan:
         feet stay even: at the step's end, where it joins the last hold. Short routines, whose questions
         come close to the longest gap, have it right after the recap instead (before the question, which
         still comes within 30 s of the instructions): ``(after the recap, at the step's end)``. (A quiet
-        right after the chime read as dead air.)
+        right after the chime read as dead air.) A ball step keeps the moment to put the ball in place
+        right after its recap.
         """
         if not self.recaps(technique, phase):
             return 0, 0
@@ -434,13 +435,16 @@ class RoutinePlan:
         saved = max(0.0, _said_seconds(how) + pauses - _said_seconds([_get(technique, "again")]))
         if self.compact:
             return round(min(saved, AGAIN_COMPACT_S) * 1000), 0
+        # A ball has to be put under the second foot too: the moment for it comes right after the recap.
+        placing = min(saved, self.how_pause_ms(technique, 0, 2) / 1000) if _get(technique, "hands") is False else 0.0
+        saved -= placing
         # Long routines' holds are long already: the quiet stays short enough that no silence passes a minute.
         longest = AGAIN_PAUSE_MAX_S if self.settings.minutes >= 30 else AGAIN_PAUSE_MAX_S * 1.5
         if phase == "finish" and self.settings.minutes >= 30:
             # The finishing stillness is long already: a little more, so no silence passes a minute.
             longest = AGAIN_FINISH_MAX_S
         after = min(saved, longest)
-        return 0, round(after * 1000)
+        return round(placing * 1000), round(after * 1000)
 
     def how_pause_ms(self, technique: Any, index: int, count: int) -> int:
         """The pause after sentence ``index`` of a step's ``count`` instructions.

@@ -91,7 +91,8 @@ class Wording:
     """Seeded choice of wording that never says the same sentence twice in a routine."""
 
     def __init__(self, settings: Settings) -> None:
-        self._random = random.Random(f"{settings.seed}:{settings.mode}:{settings.pressure}")
+        # The length is part of the seed: a 30- and a 60-minute routine do not open and close word for word alike.
+        self._random = random.Random(f"{settings.seed}:{settings.mode}:{settings.pressure}:{settings.minutes:g}")
         self._used: set[str] = set()
         self._role = ""
         self._receiver_named = -1
