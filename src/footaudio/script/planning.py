@@ -22,7 +22,7 @@ STEP_ROUND_SECONDS = 30
 """A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
 
-WALK_TAIL_MIN_SECONDS = 7
+WALK_TAIL_MIN_SECONDS = 6
 """The least quiet after a walk-through's last place (the last toe needs its time too)."""
 
 WALK_TAIL_SHARE = 0.3
