@@ -246,15 +246,15 @@ def _strip_opener(text: str) -> str:
     return _OPENER.sub("", text).strip().lower()
 
 
-def _lead_in(items: Sequence[TimelineItem], check: int) -> TimelineItem:
-    """Where the check-in at ``items[check]`` (its sound) begins: the sound, or the lines said right before
-    it with no hold between (the routine's first check-in says what stop means before its sound)."""
+def _lead_in(items: Sequence[TimelineItem], check: int) -> int:
+    """The index where the check-in at ``items[check]`` (its sound) begins: the sound, or the lines said right
+    before it with no hold between (the routine's first check-in says what stop means before its sound)."""
     start = check
     while start > 0 and items[start - 1].kind in ("speech", "break") and items[start - 1].step == items[check].step:
         start -= 1
     while start < check and items[start].kind != "speech":
         start += 1
-    return items[start]
+    return start
 
 
 def _gaps(starts: list[int], begin: int, end: int) -> int:
@@ -330,7 +330,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
             continue
         said_before = [item for item in inside[:first_hold] if item.kind == "speech"]
         start = said_before[-1].end_ms if said_before else inside[first_hold].start_ms
-        delays.append(_lead_in(inside, first_check).start_ms - start)
+        delays.append(inside[_lead_in(inside, first_check)].start_ms - start)
     if delays:
         low, high = CHECK_IN_AFTER_MS
         if minutes < BRIEF_CHECK_IN_MINUTES:
@@ -351,9 +351,10 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
         first_check_text = []
         if check_indexes:
             # What stop means may come just before the sound (the sound marks the question).
-            lead = items.index(_lead_in(items, check_indexes[0]))
             first_check_text = [
-                (item.text or "").lower() for item in items[lead : check_indexes[0]] if item.kind == "speech"
+                (item.text or "").lower()
+                for item in items[_lead_in(items, check_indexes[0]) : check_indexes[0]]
+                if item.kind == "speech"
             ]
             k = check_indexes[0] + 1
             while k < len(items) and (items[k].silent or items[k].kind == "speech"):
