@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -440,3 +442,30 @@ def test_every_sentence_opens_with_a_capital(mode):
             for item in timeline.items:
                 if item.kind == "speech":
                     assert item.text[:1].isupper(), item.text
+
+
+def test_the_pacing_report_is_the_same_on_every_run():
+    # Python salts string hashes per process: the most repeated 5-word phrase among ties once changed
+    # from run to run ("'spread the lotion with broad' x2", or "'the lotion with broad strokes' x2" with
+    # hash seeds 4 and 6).
+    code = (
+        "from footaudio import Settings, build_script\n"
+        "from footaudio.script.pacing import check_pacing\n"
+        "from footaudio.script.timeline import build_timeline\n"
+        "settings = Settings(minutes=3)\n"
+        "_, script = build_script(settings)\n"
+        "timeline = build_timeline(script, lambda speech: 65 * len(speech.text), settings.total_ms)\n"
+        "print(check_pacing(timeline, settings).figures['5-word phrases'])"
+    )
+    reports = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            check=False,
+        ).stdout
+        for seed in range(1, 7)
+    }
+    assert len(reports) == 1, reports
+    assert "most repeated" in reports.pop()

@@ -237,9 +237,11 @@ def _silent_run(items, index: int) -> int:
     return run
 
 
-def _five_grams(text: str) -> set[tuple[str, ...]]:
+def _five_grams(text: str) -> list[tuple[str, ...]]:
+    """A sentence's 5-word phrases, each once, in the order said (so ties in the report come out the same
+    on every run; a set's order changed with Python's hash seed)."""
     words = _WORD.findall(text.lower())
-    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
+    return list(dict.fromkeys(tuple(words[i : i + 5]) for i in range(len(words) - 4)))
 
 
 def _strip_opener(text: str) -> str:
