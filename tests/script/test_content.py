@@ -327,15 +327,53 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 @pytest.mark.parametrize("pressure", PRESSURES)
 def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
-    # A check-in that is not a question says how the giver asks or checks (in their own words, with a look
-    # that a nod answers), or invites the receiver to say.
-    asking = re.compile(r"\b(ask|find out|check|nod)\b|^(Receiver|If you're receiving), ", re.I)
+    # A check-in that is not a question says how the giver asks or checks (in their own words), or invites
+    # the receiver to say; a look is a question the giver answers by looking ("Is your partner's face calm?").
+    asking = re.compile(r"\b(ask|find out|check)\b|^(Receiver|If you're receiving), ", re.I)
     # (The first check-in says what stop means just before its sound; its question follows the sound.)
     assert [text for text in checks if "?" not in text and not asking.search(text)] == []
     # Not every one is the giver's scripted "Ask: ...": some are in the giver's own words or a look, some go to
     # the receiver. Up to an hour, at most a third open with "Ask"; beyond it the once-a-routine lines run out.
     scripted = [text for text in checks if re.match(r"^(Giver, )?ask\b", text, re.I)]
     assert len(scripted) <= (len(checks) / 3 if minutes <= 60 else 0.7 * len(checks)), scripted
+
+
+def quiet_after(items, index: int) -> int:
+    """The quiet (holds and pauses) from ``items[index]`` on, until something is said or sounds, in ms."""
+    quiet = 0
+    for item in items[index:]:
+        if item.kind not in ("hold", "break"):
+            break
+        quiet += item.ms
+    return quiet
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("minutes", [30, 60])
+def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
+    # Every step asks about its technique once it is under way, but what follows varies: most questions are
+    # followed by the next cue once the answer has had its time; in some steps the hands simply work on.
+    items = planned(Settings(minutes=minutes, mode=mode, pressure="firm"))[1].items
+    after_questions = []
+    for index, item in enumerate(items):
+        if item.kind == "sound" and item.sound == "check-in" and item.step.startswith(("right-", "left-")):
+            said = next(k for k in range(index + 1, len(items)) if items[k].kind == "speech")
+            end = next(k for k in range(said, len(items)) if items[k].kind != "speech")
+            after_questions.append(quiet_after(items, end))
+    assert min(after_questions) < 10_000 and max(after_questions) >= 15_000, after_questions
+    if mode == "solo" or minutes < 60:
+        return
+    # What to watch for comes right after a cue, or, every other time, in the middle of a round's quiet
+    # (a 30-minute routine has only a few watch lines, and may have none there).
+    watch = [
+        k
+        for k, item in enumerate(items)
+        if item.kind == "speech"
+        and item.step.startswith(("right-", "left-"))
+        and re.match(r"(Giver, )?(Watch|If the|A soft sigh|Notice the foot's|A foot that)", item.text)
+    ]
+    within = [k for k in watch if items[k - 1].kind == "hold" and items[k + 1].kind == "hold"]
+    assert within and len(within) < len(watch), [items[k].text for k in watch]
 
 
 def instructions_by_step(timeline) -> dict[str, list[str]]:
@@ -406,10 +444,10 @@ def test_the_toes_are_walked_through_one_by_one_with_time_for_each_on_both_feet(
         start = named.index(walk[0])
         assert named[start : start + len(walk)] == walk, (foot, named)
         for index, item in places[start : start + len(walk) - 1]:
-            # After each place but the last, at least 6 s for each toe it names before the next is named.
+            # After each place but the last, at least 10 s for each toe it names before the next is named.
             gap = next(later for later in items[index + 1 :] if later.kind != "break")
             toes = 3 if "next three" in (item.text or "") else 1
-            assert gap.kind == "hold" and gap.ms >= 6000 * toes, (foot, item.text, gap)
+            assert gap.kind == "hold" and gap.ms >= 10_000 * toes, (foot, item.text, gap)
 
 
 @pytest.mark.parametrize("pressure", PRESSURES)

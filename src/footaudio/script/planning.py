@@ -22,8 +22,15 @@ STEP_ROUND_SECONDS = 30
 """A step's time after its first question is cut into rounds this long, so a cue comes every half minute or so
 (up to an hour; longer routines use ``ROUND_SECONDS``, so the cues do not run out)."""
 
-WALK_TAIL_MIN_SECONDS = 6
+WALK_TAIL_MIN_SECONDS = 8
 """The least quiet after a walk-through's last place (the last toe needs its time too)."""
+
+SHORT_WALK_SHARE = 0.75
+"""Under 30 minutes a walk-through's places get this share of their written quiet (``[12s]``: 9 s): a
+shorter routine moves through the toes sooner."""
+
+SHORT_WALK_TAIL_MIN_SECONDS = 6
+"""The same for the quiet after the last place."""
 
 WALK_TAIL_SHARE = 0.3
 """At least this share of a round's quiet follows a walk-through's last place (the work goes on)."""
@@ -71,8 +78,12 @@ AGAIN_COMPACT_S = 5.0
 AGAIN_FINISH_MAX_S = 5.0
 """The same after the finishing stillness of a long routine."""
 
-AGAIN_PAUSE_MAX_S = 10.0
+AGAIN_PAUSE_MAX_S = 12.0
 """Longest quiet added at the end of a second-foot step for its shorter instructions (a hold precedes it)."""
+
+VARIED_RHYTHM_FROM_MINUTES = 30
+"""From this length, some steps let the work go on after their first question, with no new cue at once,
+and every other line on what to watch for comes in the middle of a round's quiet, not right after its cue."""
 
 CARE_FROM_MINUTES = 20
 """Routines this long or longer stop midway through each foot for the hands of the one doing the work."""
@@ -161,7 +172,7 @@ def walk_parts(text: str) -> list[tuple[str, int]]:
     return list(zip(pieces[0::2], [*gaps, 0], strict=True))
 
 
-def _walk_seconds(technique: Any, rounds: int, skip: int = 0) -> list[float]:
+def _walk_seconds(technique: Any, rounds: int, skip: int = 0, share: float = 1.0) -> list[float]:
     """About how much longer than a one-sentence cue each round's walk-through takes (0 without one).
 
     A step's rounds say its technique's cues from ``skip`` on, one each; a walk-through ("Now the second
@@ -171,7 +182,7 @@ def _walk_seconds(technique: Any, rounds: int, skip: int = 0) -> list[float]:
     added = []
     for cue in ((_get(technique, "cues") or []) if _get(technique, "sequence") else [])[skip : skip + rounds]:
         parts = walk_parts(cue if isinstance(cue, str) else (cue[0] if cue else ""))
-        walk = _said_seconds([sentence for sentence, _ in parts[1:]]) + sum(gap for _, gap in parts) / 1000
+        walk = _said_seconds([sentence for sentence, _ in parts[1:]]) + share * sum(gap for _, gap in parts) / 1000
         added.append(walk if len(parts) > 1 else 0.0)
     return added + [0.0] * (rounds - len(added))
 
@@ -328,11 +339,27 @@ class RoutinePlan:
         return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
 
     @property
+    def half_round_hold(self) -> HoldSpec:
+        """Half a round's hold: a line said in the middle of the round's quiet splits it in two."""
+        spec = self.round_hold
+        return HoldSpec(spec.weight / 2, spec.min_s / 2, ROUND_HOLD_MAX_SECONDS / 2)
+
+    @property
     def still_hold(self) -> HoldSpec:
-        """The stillness that ends a foot: long enough to feel it (15 s or more from 15 minutes, 20 s from 30)."""
-        if self.settings.minutes < COMPACT_BELOW_MINUTES:
+        """The stillness that ends a foot: long enough to feel it (12 s or more from 6 minutes, 15 s from 15, 20 s
+        from 30)."""
+        if self.short:
             return self.round_hold
+        if self.settings.minutes < COMPACT_BELOW_MINUTES:
+            # "Stay there for a few breaths": 12 s, taken from the glides before it (``finish_hold``).
+            return replace(self.round_hold, min_s=12)
         return HoldSpec(1.2, 20 if self.settings.minutes >= 30 else 15, ROUND_HOLD_MAX_SECONDS)
+
+    @property
+    def finish_hold(self) -> HoldSpec:
+        """The glides that end a foot when no question follows them (solo under 15 minutes): shorter than a
+        step's first hold, so the stillness after them gets its breaths."""
+        return HoldSpec(self.first_hold.weight, 10, FIRST_HOLD_SECONDS[1])
 
     @property
     def settle_hold(self) -> HoldSpec:
@@ -341,6 +368,12 @@ class RoutinePlan:
             # Long routines change feet unhurried.
             return HoldSpec(0.3, 6, 20)
         return HoldSpec(0.25, 1 if self.mini or self.short else 2, 20)
+
+    @property
+    def welcome_hold(self) -> HoldSpec:
+        """After the welcome: a few seconds for the breath it asks for (not in the shortest routines)."""
+        spec = self.settle_hold
+        return spec if self.short else replace(spec, min_s=max(spec.min_s, 4))
 
     @property
     def closing_hold(self) -> HoldSpec:
@@ -361,8 +394,27 @@ class RoutinePlan:
 
     def after_walk(self, walked: list[tuple[str, int]]) -> float:
         """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
-        between = sum(quiet for _, quiet in walked) / 1000
+        between = self.walk_share * sum(quiet for _, quiet in walked) / 1000
         return max(WALK_TAIL_SHARE, 1 - between / ROUND_SECONDS)
+
+    @property
+    def varies_rhythm(self) -> bool:
+        """Whether the steps vary their rhythm (see ``VARIED_RHYTHM_FROM_MINUTES``)."""
+        return self.settings.minutes >= VARIED_RHYTHM_FROM_MINUTES
+
+    def works_on_after_question(self, step: StepPlan) -> bool:
+        """Whether the hands simply work on after step ``step``'s first question, with no new cue until the next
+        round: one main step in three, from 30 minutes, so not every answer is followed by an instruction.
+
+        Not a walk-through or a sequence (the toes, the arch in lines): its cues are the steps themselves.
+        """
+        return (
+            self.varies_rhythm
+            and step.phase == "main"
+            and len(step.rounds) >= 2
+            and not _get(step.technique, "sequence")
+            and (step.number + self.settings.seed) % 3 == 0
+        )
 
     def round_scale(self, step: int, round_number: int) -> float:
         """Share of the step's quiet that round ``round_number`` of step ``step`` gets (about 0.7 to 1.3)."""
@@ -463,11 +515,18 @@ class RoutinePlan:
     @property
     def walk_tail_hold(self) -> HoldSpec:
         """The quiet after a walk-through's last place: a round's hold whose floor the places' quiet has used."""
-        return replace(self.round_hold, min_s=min(self.round_hold.min_s, WALK_TAIL_MIN_SECONDS))
+        least = WALK_TAIL_MIN_SECONDS if self.walk_share == 1 else SHORT_WALK_TAIL_MIN_SECONDS
+        return replace(self.round_hold, min_s=min(self.round_hold.min_s, least))
+
+    @property
+    def walk_share(self) -> float:
+        """The share of a walk-through's written quiet between places that this routine gives them."""
+        return 1.0 if self.settings.minutes >= 30 else SHORT_WALK_SHARE
 
     def walk_hold(self, ms: int) -> HoldSpec:
-        """The quiet between a walk-through's places: at least ``ms`` (a toe needs it), longer if there is room."""
-        seconds = ms / 1000
+        """The quiet between a walk-through's places: at least ``ms`` (a toe needs it), or its share under 30 minutes
+        (``walk_share``); longer if there is room."""
+        seconds = ms / 1000 * self.walk_share
         return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * 1.5)
 
     def hands_break_after(self, number: int, steps: int) -> bool:
@@ -549,7 +608,7 @@ class RoutinePlan:
                 since_watch += intro + first
                 # Walk-throughs (the toes one by one) say more and keep their quiet between places as
                 # it is: their rounds run longer, and so does the step.
-                walks = _walk_seconds(technique, rounds, 3 if phase == "deep" else 0)
+                walks = _walk_seconds(technique, rounds, 3 if phase == "deep" else 0, self.walk_share)
                 walking = sum(walks)
                 step_rounds = []
                 # Round 1 asks about the step's technique; further check-ins are spread evenly so that
@@ -582,8 +641,9 @@ class RoutinePlan:
                     # places): the question between its first and the next step's needs more margin.
                     limit -= 15
                 if walking:
-                    # A walk-through's round runs long and its quiet does not give way: 12 s more margin.
-                    limit -= 12
+                    # A walk-through's round runs long and its quiet does not give way: 18 s more margin (12 s
+                    # under 30 minutes, where its places are quicker; 24 s beyond an hour, with its longer rounds).
+                    limit -= 24 if minutes > 60 else 18 if self.walk_share == 1 else 12
                 extra = max(0, math.ceil(span / limit) - 1)
                 share = span / (extra + 1) / round_seconds
                 asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}
@@ -600,8 +660,9 @@ class RoutinePlan:
                     receiver = partner and not self.mini and since_receiver >= due
                     # Nothing to watch for in the stillness that ends a foot.
                     still = phase == "finish" and round_number == rounds
-                    # A watch line waits for a round without a receiver line, unless it is overdue.
-                    overdue = since_watch >= watch_seconds * 1.3
+                    # A watch line waits for a round without a receiver line, unless it is overdue (sooner in
+                    # long routines, whose steps vary their rhythm and run further from the plan's estimate).
+                    overdue = since_watch >= watch_seconds * (1.2 if self.varies_rhythm else 1.3)
                     watch = watching and not still and since_watch >= watch_seconds and (overdue or not receiver)
                     if receiver:
                         since_receiver = 0.0
