@@ -376,6 +376,18 @@ def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
     assert within and len(within) < len(watch), [items[k].text for k in watch]
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_held_point_is_done_before_its_question(mode):
+    # "Press ... hold it for three of your partner's breaths, then take your time letting go.": sinking in,
+    # three breaths and a slow release take 24 s or more before the question about the hold.
+    items = planned(Settings(minutes=60, mode=mode, pressure="firm"))[1].items
+    steps = sorted({item.step for item in items if item.step.endswith("-point-holds")})
+    assert len(steps) == 2
+    for step in steps:
+        first = next(item for item in items if item.step == step and item.kind == "hold")
+        assert first.ms >= 24_000, (step, first)
+
+
 def instructions_by_step(timeline) -> dict[str, list[str]]:
     """Each foot step's sentences before its first hold (its instructions), by step name."""
     said: dict[str, list[str]] = {}

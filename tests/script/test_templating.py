@@ -231,3 +231,35 @@ def test_a_walk_through_names_each_place_with_quiet_between_and_is_not_said_twic
         wording.walk(cue)
     assert wording.walk(["Change direction now.", "Now circle the other way."]) == []
     assert wording.walk("Change direction now.") == []
+
+
+def test_a_techniques_own_watch_lines_are_said_before_the_signs_that_fit_any_step(tmp_path):
+    # A technique may say what to watch for in its own terms ("Watch the toes while you rub: ..."); each
+    # of its lines is said once, and the giver then hears the signs that fit any step.
+    own = [
+        "Watch the toes while you rub: if they curl, rub more lightly.",
+        "If the sole stiffens under the thumbs, slow down.",
+    ]
+    technique = {
+        "id": "rub",
+        "title": "Rubbing the sole",
+        "phase": "main",
+        "place": "on the sole",
+        "how": ["Rub the sole with both thumbs."],
+        "cues": [
+            "Keep rubbing the sole.",
+            "Rub toward the heel now.",
+            "Rub toward the toes now.",
+            "Rub the outer edge.",
+        ],
+        "ask": ["Ask: is this good on the sole?", "Ask: firmer or lighter on the sole?"],
+        "deeper": ["Rub the sole once more, a little deeper."],
+        "watch": own,
+    }
+    write(tmp_path, "techniques/firm.ssml.j2", "{% set techniques = [" + repr(technique) + "] %}")
+    _, script = build_script(Settings(minutes=30, mode="partner", pressure="firm"), templates=tmp_path)
+    said = [sentence.text for sentence in script.sentences]
+    assert [sum(text.endswith(line[1:]) for text in said) for line in own] == [1, 1]
+    first_own = min(k for k, text in enumerate(said) if any(text.endswith(line[1:]) for line in own))
+    later = [text for text in said[first_own + 1 :] if re.search(r"\b(watch|ease off)\b", text, re.I)]
+    assert [text for text in later if not any(text.endswith(line[1:]) for line in own)], said

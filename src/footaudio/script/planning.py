@@ -45,6 +45,9 @@ ROUND_HOLD_MAX_SECONDS = 45
 FIRST_HOLD_SECONDS = (15, 24)
 """Quiet after a step's instructions before its first check-in: the technique runs 15 to 30 s first."""
 
+FIRST_HOLD_MOST_SECONDS = 25
+"""The longest that a step may ask to be quiet before its first check-in (the question comes within 30 s)."""
+
 STEP_SECONDS = 115
 """Each this much time on a foot adds one more distinct step, until the list is used up."""
 
@@ -322,13 +325,19 @@ class RoutinePlan:
             return HoldSpec(0.3, 3 if self.mini else 8, 20)
         return HoldSpec(0.5, low, high)
 
-    def first_hold_at(self, number: int) -> HoldSpec:
-        """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s."""
+    def first_hold_at(self, number: int, least: float = 0) -> HoldSpec:
+        """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s.
+
+        ``least``: what the step's instructions take to do before a question fits (a held point: sink in,
+        three breaths, a slow release), at most ``FIRST_HOLD_MOST_SECONDS``, from 30 minutes.
+        """
         spec = self.first_hold
         if self.settings.minutes < 10:
             return spec
         # Compact routines have little time to spare: a second or two of variety there.
         low = spec.min_s + ((number * 2) % 3 if self.compact else (number * 5) % 9)
+        if self.varies_rhythm:
+            low = max(low, min(least, FIRST_HOLD_MOST_SECONDS))
         return HoldSpec(spec.weight, low, low + 4)
 
     @property
