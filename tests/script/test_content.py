@@ -376,6 +376,18 @@ def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
     assert within and len(within) < len(watch), [items[k].text for k in watch]
 
 
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_the_second_foot_takes_up_what_the_receiver_said_at_the_change_of_feet(pressure):
+    # "Is there anything you would like done differently on the next foot?" at the change of feet; the
+    # giver starts the second foot with it in mind, not with a sequence that ignores the answer.
+    items = planned(Settings(minutes=30, mode="partner", pressure=pressure))[1].items
+    asked = next(k for k, item in enumerate(items) if item.step == "switch-feet" and item.sound == "check-in")
+    question = next(item.text for item in items[asked:] if item.kind == "speech")
+    assert re.search(r"next foot|change", question), question
+    second = [item.text for item in items if item.step.startswith("left-1-") and item.kind == "speech"]
+    assert any("your partner just said" in text for text in second[:3]), second
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_held_point_is_done_before_its_question(mode):
     # "Press ... hold it for three of your partner's breaths, then take your time letting go.": sinking in,
