@@ -513,7 +513,9 @@ class RoutinePlan:
         After the first (where the hands go) a moment to put them there, longer for a ball; else a breath.
         """
         if index == 0 and count > 1 and not self.compact:
-            return 6000 if _get(technique, "hands") is False else 2500
+            # From 30 minutes a little longer: finding a landmark (the sides of the heel, mid-arch) takes
+            # a beginner a moment.
+            return 6000 if _get(technique, "hands") is False else 3500 if self.varies_rhythm else 2500
         return 600
 
     def quiet_hold(self, ms: int) -> HoldSpec:
