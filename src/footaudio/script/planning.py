@@ -26,8 +26,8 @@ WALK_TAIL_MIN_SECONDS = 8
 """The least quiet after a walk-through's last place (the last toe needs its time too)."""
 
 SHORT_WALK_SHARE = 0.75
-"""Under 30 minutes a walk-through's places get this share of their written quiet (``[12s]``: 9 s): a
-shorter routine moves through the toes sooner."""
+"""Under 30 minutes (``VARIED_RHYTHM_FROM_MINUTES``) a walk-through's places get this share of their written
+quiet (``[12s]``: 9 s): a shorter routine moves through the toes sooner."""
 
 SHORT_WALK_TAIL_MIN_SECONDS = 6
 """The same for the quiet after the last place."""
@@ -351,7 +351,7 @@ class RoutinePlan:
     def half_round_hold(self) -> HoldSpec:
         """Half a round's hold: a line said in the middle of the round's quiet splits it in two."""
         spec = self.round_hold
-        return HoldSpec(spec.weight / 2, spec.min_s / 2, ROUND_HOLD_MAX_SECONDS / 2)
+        return HoldSpec(spec.weight / 2, spec.min_s / 2, None if spec.max_s is None else spec.max_s / 2)
 
     @property
     def still_hold(self) -> HoldSpec:
@@ -532,7 +532,7 @@ class RoutinePlan:
     @property
     def walk_share(self) -> float:
         """The share of a walk-through's written quiet between places that this routine gives them."""
-        return 1.0 if self.settings.minutes >= 30 else SHORT_WALK_SHARE
+        return 1.0 if self.varies_rhythm else SHORT_WALK_SHARE
 
     def walk_hold(self, ms: int) -> HoldSpec:
         """The quiet between a walk-through's places: at least ``ms`` (a toe needs it), or its share under 30 minutes
