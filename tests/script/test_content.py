@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from footaudio import Settings, build_script
-from footaudio.script.pacing import check_pacing
+from footaudio.script.pacing import _silent_run, check_pacing
 from footaudio.script.planning import RoutinePlan
 from footaudio.script.ssml import Speech, parse_ssml
 from footaudio.script.timeline import build_timeline
@@ -338,16 +338,6 @@ def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     assert len(scripted) <= (len(checks) / 3 if minutes <= 60 else 0.7 * len(checks)), scripted
 
 
-def quiet_after(items, index: int) -> int:
-    """The quiet (holds and pauses) from ``items[index]`` on, until something is said or sounds, in ms."""
-    quiet = 0
-    for item in items[index:]:
-        if item.kind not in ("hold", "break"):
-            break
-        quiet += item.ms
-    return quiet
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("minutes", [30, 60])
 def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
@@ -359,7 +349,7 @@ def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
         if item.kind == "sound" and item.sound == "check-in" and item.step.startswith(("right-", "left-")):
             said = next(k for k in range(index + 1, len(items)) if items[k].kind == "speech")
             end = next(k for k in range(said, len(items)) if items[k].kind != "speech")
-            after_questions.append(quiet_after(items, end))
+            after_questions.append(_silent_run(items, end))
     assert min(after_questions) < 10_000 and max(after_questions) >= 15_000, after_questions
     if mode == "solo" or minutes < 60:
         return
