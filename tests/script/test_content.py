@@ -378,6 +378,60 @@ def test_the_second_foot_takes_up_what_the_receiver_said_at_the_change_of_feet(p
     assert any("your partner just said" in text for text in second[:3]), second
 
 
+SPOKEN_QUESTION = re.compile(
+    r"\bask\b|^Receiver|^If you're receiving|find out|tell your partner|\bsay\b"
+    r"|check (?:with your partner|that|whether)",
+    re.IGNORECASE,
+)
+"""A check-in put into words (the giver asks, or the receiver is asked), as opposed to one answered by watching."""
+
+
+def foot_check_ins(items, foot: str) -> list[tuple[str, str, int, int]]:
+    """Each check-in on ``foot``: (step, what is said, quiet before its sound, quiet after what is said)."""
+    found = []
+    for index, item in enumerate(items):
+        if item.kind == "sound" and item.sound == "check-in" and item.step.startswith(f"{foot}-"):
+            said = next(k for k in range(index + 1, len(items)) if items[k].kind == "speech")
+            end = next(k for k in range(said, len(items)) if items[k].kind != "speech")
+            before = items[index - 1].ms if items[index - 1].kind == "hold" else 0
+            found.append((item.step.split("-", 1)[1], items[said].text, before, _silent_run(items, end)))
+    return found
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("minutes", [45, 60, 90])
+def test_the_second_foot_of_a_long_partner_routine_does_not_mirror_the_first(pressure, minutes):
+    # Read 78: over an hour every step had one shape, and the receiver, told to rest, was asked some twenty
+    # questions. The receiver hears at the change of feet that they may speak up unasked; the second foot
+    # then checks about a third of the time by watching, and its quiets and questions fall in another order.
+    items = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1].items
+    switch = " ".join(item.text for item in items if item.step == "switch-feet" and item.kind == "speech")
+    assert re.search(r"without waiting|need not wait", switch), switch
+    right, left = foot_check_ins(items, "right"), foot_check_ins(items, "left")
+    assert all(SPOKEN_QUESTION.search(said) for _, said, _, _ in right[:3]), right[:3]
+    watched = [said for _, said, _, _ in left if not SPOKEN_QUESTION.search(said)]
+    assert len(watched) >= len(left) / 3, watched
+    # Each is still a question (answered by looking), with its quiet for the answer.
+    assert all("?" in said for said in watched), watched
+    # The steps are the same on both feet; their rhythm is not.
+    assert [step for step, *_ in right] != [step for step, *_ in left] or [
+        (before, after) for *_, before, after in right
+    ] != [(before, after) for *_, before, after in left]
+    first_quiet = {step: before for step, _, before, _ in reversed(right)}
+    second_quiet = {step: before for step, _, before, _ in reversed(left)}
+    assert sum(first_quiet[step] != second_quiet.get(step) for step in first_quiet) >= len(first_quiet) / 2
+
+
+def test_a_half_hour_partner_routine_keeps_asking_on_the_second_foot():
+    # Under 45 minutes the feet have the least time to spare for the 10% they may differ by: the second foot
+    # keeps the first's rhythm and its spoken questions.
+    items = planned(Settings(minutes=30, mode="partner", pressure="firm"))[1].items
+    switch = " ".join(item.text for item in items if item.step == "switch-feet" and item.kind == "speech")
+    assert not re.search(r"without waiting|need not wait", switch), switch
+    left = foot_check_ins(items, "left")
+    assert sum(not SPOKEN_QUESTION.search(said) for _, said, _, _ in left) < len(left) / 3, left
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_held_point_is_done_before_its_question(mode):
     # "Press ... hold it for three of your partner's breaths, then take your time letting go.": sinking in,

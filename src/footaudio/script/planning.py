@@ -88,6 +88,10 @@ VARIED_RHYTHM_FROM_MINUTES = 30
 """From this length, some steps let the work go on after their first question, with no new cue at once,
 and every other line on what to watch for comes in the middle of a round's quiet, not right after its cue."""
 
+SECOND_FOOT_VARIES_FROM_MINUTES = 45
+"""From this length the second foot does not mirror the first's rhythm: other steps work on after their
+question, the quiets fall in another order, and (partner) every other main step checks without words."""
+
 CARE_FROM_MINUTES = 20
 """Routines this long or longer stop midway through each foot for the hands of the one doing the work."""
 
@@ -325,17 +329,19 @@ class RoutinePlan:
             return HoldSpec(0.3, 3 if self.mini else 8, 20)
         return HoldSpec(0.5, low, high)
 
-    def first_hold_at(self, number: int, least: float = 0) -> HoldSpec:
-        """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s.
+    def first_hold_at(self, number: int, least: float = 0, foot: int = 0) -> HoldSpec:
+        """The quiet before step ``number``'s first check-in, varied from step to step within 15 to 30 s (and
+        from foot to foot in long routines).
 
         ``least``: what the step's instructions take to do before a question fits (a held point: sink in,
         three breaths, a slow release), at most ``FIRST_HOLD_MOST_SECONDS``, from 30 minutes.
+        ``foot``: 0 for the first foot, 1 for the second, whose steps vary in another order.
         """
         spec = self.first_hold
         if self.settings.minutes < 10:
             return spec
         # Compact routines have little time to spare: a second or two of variety there.
-        low = spec.min_s + ((number * 2) % 3 if self.compact else (number * 5) % 9)
+        low = spec.min_s + ((number * 2) % 3 if self.compact else (number * 5 + self._foot_shift(foot) * 4) % 9)
         if self.varies_rhythm:
             low = max(low, min(least, FIRST_HOLD_MOST_SECONDS))
         return HoldSpec(spec.weight, low, low + 4)
@@ -411,9 +417,10 @@ class RoutinePlan:
         """Whether the steps vary their rhythm (see ``VARIED_RHYTHM_FROM_MINUTES``)."""
         return self.settings.minutes >= VARIED_RHYTHM_FROM_MINUTES
 
-    def works_on_after_question(self, step: StepPlan) -> bool:
+    def works_on_after_question(self, step: StepPlan, foot: int = 0) -> bool:
         """Whether the hands simply work on after step ``step``'s first question, with no new cue until the next
         round: one main step in three, from 30 minutes, so not every answer is followed by an instruction.
+        The second foot (``foot`` 1) does so in other steps than the first: its steps do not mirror the first's.
 
         Not a walk-through or a sequence (the toes, the arch in lines): its cues are the steps themselves.
         """
@@ -422,12 +429,24 @@ class RoutinePlan:
             and step.phase == "main"
             and len(step.rounds) >= 2
             and not _get(step.technique, "sequence")
-            and (step.number + self.settings.seed) % 3 == 0
+            and (step.number + self.settings.seed + self._foot_shift(foot)) % 3 == 0
         )
 
-    def round_scale(self, step: int, round_number: int) -> float:
-        """Share of the step's quiet that round ``round_number`` of step ``step`` gets (about 0.7 to 1.3)."""
-        return HOLD_SCALES[(step * 3 + round_number + self.settings.seed) % len(HOLD_SCALES)]
+    def round_scale(self, step: int, round_number: int, foot: int = 0) -> float:
+        """Share of the step's quiet that round ``round_number`` of step ``step`` gets (about 0.7 to 1.3), in
+        another order on the second foot (``foot`` 1)."""
+        shift = self._foot_shift(foot) * 2
+        return HOLD_SCALES[(step * 3 + round_number + self.settings.seed + shift) % len(HOLD_SCALES)]
+
+    @property
+    def second_foot_varies(self) -> bool:
+        """Whether the second foot varies its rhythm from the first's (see ``SECOND_FOOT_VARIES_FROM_MINUTES``)."""
+        return self.settings.minutes >= SECOND_FOOT_VARIES_FROM_MINUTES
+
+    def _foot_shift(self, foot: int) -> int:
+        """How far the second foot's variety is shifted from the first's: none in shorter routines, whose feet
+        have the least time to spare for the 10% they may differ by."""
+        return foot if self.second_foot_varies else 0
 
     @property
     def answer_ms(self) -> int:
