@@ -402,21 +402,24 @@ def foot_check_ins(items, foot: str) -> list[tuple[str, str, int, int]]:
 @pytest.mark.parametrize("minutes", [45, 60, 90])
 def test_the_second_foot_of_a_long_partner_routine_does_not_mirror_the_first(pressure, minutes):
     # Read 78: over an hour every step had one shape, and the receiver, told to rest, was asked some twenty
-    # questions. The receiver hears at the change of feet that they may speak up unasked; the second foot
-    # then checks about a third of the time by watching, and its quiets and questions fall in another order.
+    # questions. The receiver is reminded at the change of feet that they need not wait to be asked; from an
+    # hour, a quarter or more of the second foot's check-ins are then answered by watching (read 79: never
+    # a step's first, which asks aloud about its technique, firm or not), and the second foot's questions and
+    # quiets fall in another order than the first's.
     items = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1].items
     switch = " ".join(item.text for item in items if item.step == "switch-feet" and item.kind == "speech")
     assert re.search(r"without waiting|need not wait", switch), switch
     right, left = foot_check_ins(items, "right"), foot_check_ins(items, "left")
-    assert all(SPOKEN_QUESTION.search(said) for _, said, _, _ in right[:3]), right[:3]
+    for checks in (right, left):
+        firsts = {step: said for step, said, _, _ in reversed(checks) if "-finish-" not in step}
+        assert all(SPOKEN_QUESTION.search(said) for said in firsts.values()), firsts
     watched = [said for _, said, _, _ in left if not SPOKEN_QUESTION.search(said)]
-    assert len(watched) >= len(left) / 3, watched
+    if minutes >= 60:
+        assert len(watched) >= len(left) / 4, watched
+        assert len(watched) > sum(not SPOKEN_QUESTION.search(said) for _, said, _, _ in right)
     # Each is still a question (answered by looking), with its quiet for the answer.
     assert all("?" in said for said in watched), watched
     # The steps are the same on both feet; their rhythm is not.
-    assert [step for step, *_ in right] != [step for step, *_ in left] or [
-        (before, after) for *_, before, after in right
-    ] != [(before, after) for *_, before, after in left]
     first_quiet = {step: before for step, _, before, _ in reversed(right)}
     second_quiet = {step: before for step, _, before, _ in reversed(left)}
     assert sum(first_quiet[step] != second_quiet.get(step) for step in first_quiet) >= len(first_quiet) / 2
