@@ -179,6 +179,25 @@ def test_the_receiver_is_turned_to_in_more_than_one_way():
     ]
 
 
+def test_the_giver_is_turned_back_to_in_more_than_one_way():
+    # Read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong. Back from the receiver, every other naming
+    # is "Now, giver, ..." (a leading "Now" is not said twice); a sentence opening with "Then" keeps "Giver, ".
+    wording = Wording(Settings(mode="partner"))
+    said = []
+    for text in ("Walk the next line.", "Now circle the other way.", "Then press once more.", "Ask: is this okay?"):
+        wording.address("receiver", "Let your foot grow heavy.")
+        said.append(wording.address("giver", text))
+    assert said == [
+        "Giver, walk the next line.",
+        "Now, giver, circle the other way.",
+        "Giver, then press once more.",
+        "Giver, ask: is this okay?",
+    ]
+    # A forced name (the change of feet) stays plain.
+    wording.address("receiver", "Rest.")
+    assert wording.address("giver", "Set this foot down.", named=True) == "Giver, set this foot down."
+
+
 def test_a_question_is_not_asked_again_with_another_opener():
     for seed in range(1, 21):
         wording = Wording(Settings(mode="partner", seed=seed))

@@ -62,6 +62,13 @@ def _time_limit(seconds: float):
 RECEIVER_NAMES = ("Receiver, ", "If you're receiving, ")
 """How a partner routine turns to the receiver, in turn, before a sentence that asks them to do something."""
 
+GIVER_NAMES = ("Giver, ", "Now, giver, ")
+"""How a partner routine turns back to the giver after a line for the receiver, in turn (read 79: a steady
+"Receiver, ..." then "Giver, ..." ping-pong)."""
+
+_GIVER_PLAIN_AFTER = frozenset(["then", "and", "if", "when", "as", "once"])
+"""Sentences opening with one of these keep the plain name ("Now, giver, then ..." does not read)."""
+
 _INVITING_VERBS = frozenset(
     [
         "notice",
@@ -96,6 +103,7 @@ class Wording:
         self._used: set[str] = set()
         self._role = ""
         self._receiver_named = -1
+        self._giver_named = -1
         self._turns: dict[str, tuple[tuple[int, ...], int]] = {}
 
     def pick(self, options: Sequence[object]) -> object:
@@ -191,6 +199,12 @@ class Wording:
                 # A teacher turns to the receiver in more than one way: every other time, "If you're receiving".
                 self._receiver_named += 1
                 name = RECEIVER_NAMES[self._receiver_named % len(RECEIVER_NAMES)]
+            elif role == "giver" and self._role == "receiver" and not named and first.lower() not in _GIVER_PLAIN_AFTER:
+                # And back to the giver in more than one way: every other time, "Now, giver, ...".
+                self._giver_named += 1
+                name = GIVER_NAMES[self._giver_named % len(GIVER_NAMES)]
+                if name != GIVER_NAMES[0] and first.rstrip(",:") == "Now":
+                    sentence = sentence.split(" ", 1)[1]
             sentence = f"{name}{sentence if keep else sentence[:1].lower() + sentence[1:]}"
         else:
             # A question written for after a name ("is this deep enough?") still opens a sentence.
