@@ -181,8 +181,9 @@ def test_the_receiver_is_turned_to_in_more_than_one_way():
 
 def test_the_giver_is_turned_back_to_in_more_than_one_way():
     # Read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong. Back from the receiver, every other naming
-    # is "Now, giver, ..." (a leading "Now" is not said twice); a sentence opening with "Then" keeps "Giver, ".
-    wording = Wording(Settings(mode="partner"))
+    # is "Now, giver, ..." from 30 minutes (a leading "Now" is not said twice); a sentence opening with "Then"
+    # keeps "Giver, ". Shorter routines name the giver less often, and keep one naming.
+    wording = Wording(Settings(mode="partner", minutes=30))
     said = []
     for text in ("Walk the next line.", "Now circle the other way.", "Then press once more.", "Ask: is this okay?"):
         wording.address("receiver", "Let your foot grow heavy.")
@@ -196,6 +197,10 @@ def test_the_giver_is_turned_back_to_in_more_than_one_way():
     # A forced name (the change of feet) stays plain.
     wording.address("receiver", "Rest.")
     assert wording.address("giver", "Set this foot down.", named=True) == "Giver, set this foot down."
+    short = Wording(Settings(mode="partner", minutes=20))
+    for _ in range(2):
+        short.address("receiver", "Let your foot grow heavy.")
+        assert short.address("giver", "Walk the next line.").startswith("Giver, ")
 
 
 def test_a_question_is_not_asked_again_with_another_opener():

@@ -63,8 +63,8 @@ RECEIVER_NAMES = ("Receiver, ", "If you're receiving, ")
 """How a partner routine turns to the receiver, in turn, before a sentence that asks them to do something."""
 
 GIVER_NAMES = ("Giver, ", "Now, giver, ")
-"""How a partner routine turns back to the giver after a line for the receiver, in turn (read 79: a steady
-"Receiver, ..." then "Giver, ..." ping-pong)."""
+"""How a partner routine of 30 minutes or more turns back to the giver after a line for the receiver, in turn
+(read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong)."""
 
 _GIVER_PLAIN_AFTER = frozenset(["then", "and", "if", "when", "as", "once"])
 """Sentences opening with one of these keep the plain name ("Now, giver, then ..." does not read)."""
@@ -104,6 +104,8 @@ class Wording:
         self._role = ""
         self._receiver_named = -1
         self._giver_named = -1
+        # From 30 minutes, where the names come often enough to be heard as a pattern.
+        self._giver_turns = settings.minutes >= 30
         self._turns: dict[str, tuple[tuple[int, ...], int]] = {}
 
     def pick(self, options: Sequence[object]) -> object:
@@ -199,7 +201,13 @@ class Wording:
                 # A teacher turns to the receiver in more than one way: every other time, "If you're receiving".
                 self._receiver_named += 1
                 name = RECEIVER_NAMES[self._receiver_named % len(RECEIVER_NAMES)]
-            elif role == "giver" and self._role == "receiver" and not named and first.lower() not in _GIVER_PLAIN_AFTER:
+            elif (
+                role == "giver"
+                and self._giver_turns
+                and self._role == "receiver"
+                and not named
+                and first.lower() not in _GIVER_PLAIN_AFTER
+            ):
                 # And back to the giver in more than one way: every other time, "Now, giver, ...".
                 self._giver_named += 1
                 name = GIVER_NAMES[self._giver_named % len(GIVER_NAMES)]
