@@ -233,7 +233,7 @@ def test_firm_steps_carry_a_comfort_check():
         for step in timeline.steps:
             if step.name.startswith(("right-", "left-")):
                 inside = [i for i in timeline.items if i.step == step.name]
-                assert any(i.kind == "sound" and i.sound == "check-in" for i in inside), step.name
+                assert any(i.check_in for i in inside), step.name
 
 
 def golden_text(settings: Settings) -> str:
@@ -338,6 +338,26 @@ def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
     assert len(scripted) <= (len(checks) / 3 if minutes <= 60 else 0.7 * len(checks)), scripted
 
 
+@pytest.mark.parametrize("minutes", [20, 30, 60, 90])
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_a_check_answered_by_watching_has_no_sound(pressure, minutes):
+    # Reads 79 to 81: a check-in sound before "Is your partner's face calm?" or "Check without words: ..." is a
+    # sound for nothing the receiver is asked. Such a check has no sound; it is still a question, still counts
+    # as a check-in (its sentence is marked), and still leaves its quiet.
+    settings = Settings(minutes=minutes, mode="partner", pressure=pressure)
+    _, timeline = planned(settings)
+    items = timeline.items
+    watched = [k for k, item in enumerate(items) if item.kind == "speech" and item.check_in]
+    assert watched
+    for k in watched:
+        assert "?" in items[k].text and not re.match(r"^(Giver, |Now, giver, )?ask\b", items[k].text, re.I)
+        before = [item for item in items[:k] if item.step == items[k].step][-2:]
+        assert not any(item.kind == "sound" for item in before), (items[k].text, before)
+        assert _silent_run(items, k + 1) >= 6_000, items[k].text
+    sounds = sum(1 for item in items if item.kind == "sound" and item.sound == "check-in")
+    assert check_pacing(timeline, settings).check_in_count == sounds + len(watched)
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("minutes", [30, 60])
 def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
@@ -346,8 +366,8 @@ def test_long_routines_vary_the_shape_of_their_steps(mode, minutes):
     items = planned(Settings(minutes=minutes, mode=mode, pressure="firm"))[1].items
     after_questions = []
     for index, item in enumerate(items):
-        if item.kind == "sound" and item.sound == "check-in" and item.step.startswith(("right-", "left-")):
-            said = next(k for k in range(index + 1, len(items)) if items[k].kind == "speech")
+        if item.check_in and item.step.startswith(("right-", "left-")):
+            said = next(k for k in range(index, len(items)) if items[k].kind == "speech")
             end = next(k for k in range(said, len(items)) if items[k].kind != "speech")
             after_questions.append(_silent_run(items, end))
     assert min(after_questions) < 10_000 and max(after_questions) >= 15_000, after_questions
@@ -387,11 +407,11 @@ SPOKEN_QUESTION = re.compile(
 
 
 def foot_check_ins(items, foot: str) -> list[tuple[str, str, int, int]]:
-    """Each check-in on ``foot``: (step, what is said, quiet before its sound, quiet after what is said)."""
+    """Each check-in on ``foot``: (step, what is said, quiet before it, quiet after what is said)."""
     found = []
     for index, item in enumerate(items):
-        if item.kind == "sound" and item.sound == "check-in" and item.step.startswith(f"{foot}-"):
-            said = next(k for k in range(index + 1, len(items)) if items[k].kind == "speech")
+        if item.check_in and item.step.startswith(f"{foot}-"):
+            said = next(k for k in range(index, len(items)) if items[k].kind == "speech")
             end = next(k for k in range(said, len(items)) if items[k].kind != "speech")
             before = items[index - 1].ms if items[index - 1].kind == "hold" else 0
             found.append((item.step.split("-", 1)[1], items[said].text, before, _silent_run(items, end)))

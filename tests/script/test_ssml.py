@@ -74,12 +74,21 @@ def test_times(value, ms):
         ('<s>Rest the <sub alias="soul"> </sub>.</s>', "the <sub alias='soul'> holds no text"),
         ('<p>Rest <sub alias="x"><break/>y</sub>.</p>', "<sub> must hold plain text only, not markup: 'y'."),
         ("<s>Rest <break/> now.</s>", "<s> must hold plain text and <sub> only, not other markup: 'Rest now.'."),
+        ('<s fa:check="look">Is the face calm?</s>', "fa:check='look' is not supported; write fa:check=\"watch\"."),
     ],
 )
 def test_bad_ssml_is_a_template_error(body, message):
     with pytest.raises(TemplateError) as caught:
         parse(body)
     assert message in str(caught.value)
+
+
+def test_a_check_in_answered_by_watching_is_a_marked_sentence():
+    script = parse('<audio src="check-in"/><s>Ask: is this okay?</s><s fa:check="watch">Is the face calm?</s>')
+    assert [(item.text, item.check) for item in script.sentences] == [
+        ("Ask: is this okay?", False),
+        ("Is the face calm?", True),
+    ]
 
 
 def test_root_must_be_ssml_speak():

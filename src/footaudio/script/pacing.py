@@ -161,11 +161,7 @@ def check_pacing(timeline: Timeline, settings: Settings) -> PacingReport:
     if feet_items:
         # Every check-in while the feet are worked on counts, the one at the change of feet too.
         span = (feet_items[0].start_ms, feet_items[-1].end_ms)
-        check_ins = [
-            item.start_ms
-            for item in items
-            if item.kind == "sound" and item.sound == "check-in" and span[0] <= item.start_ms <= span[1]
-        ]
+        check_ins = [item.start_ms for item in items if item.check_in and span[0] <= item.start_ms <= span[1]]
         marks = [feet_items[0].start_ms, *check_ins, feet_items[-1].end_ms]
         gap = max(b - a for a, b in itertools.pairwise(marks))
 
@@ -196,7 +192,7 @@ def check_pacing(timeline: Timeline, settings: Settings) -> PacingReport:
             if not on_foot:
                 problems.append(f"the {foot} foot has no steps")
                 continue
-            first_check = next((i.start_ms for i in on_foot if i.kind == "sound" and i.sound == "check-in"), None)
+            first_check = next((i.start_ms for i in on_foot if i.check_in), None)
             if first_check is None or first_check - on_foot[0].start_ms > FIRST_CHECK_IN_MS:
                 problems.append(f"the {foot} foot has no check-in within {FIRST_CHECK_IN_MS // 1000} s of its start")
         right, left = foot_ms[FEET[0]], foot_ms[FEET[1]]
@@ -250,7 +246,10 @@ def _strip_opener(text: str) -> str:
 
 def _lead_in(items: Sequence[TimelineItem], check: int) -> int:
     """The index where the check-in at ``items[check]`` (its sound) begins: the sound, or the lines said right
-    before it with no hold between (the routine's first check-in says what stop means before its sound)."""
+    before it with no hold between (the routine's first check-in says what stop means before its sound). A check-in
+    with no sound begins with its question."""
+    if items[check].kind == "speech":
+        return check
     start = check
     while start > 0 and items[start - 1].kind in ("speech", "break") and items[start - 1].step == items[check].step:
         start -= 1
@@ -300,9 +299,10 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
 
     # Check-ins: quiet for the answer, asked once the technique is under way.
     windows: list[int] = []
-    check_indexes = [i for i, item in enumerate(items) if item.kind == "sound" and item.sound == "check-in"]
+    check_indexes = [i for i, item in enumerate(items) if item.check_in]
     for index in check_indexes:
-        j = index + 1
+        # After the sound comes the question; a check-in with no sound is the question itself.
+        j = index + 1 if items[index].kind == "sound" else index
         while j < len(items) and items[j].silent:
             j += 1
         # The question (and a short line before it, with short pauses between) runs until a longer quiet.
@@ -322,9 +322,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
             continue
         inside = [item for item in items if item.step == step.name]
         first_hold = next((k for k, item in enumerate(inside) if item.kind == "hold"), None)
-        first_check = next(
-            (k for k, item in enumerate(inside) if item.kind == "sound" and item.sound == "check-in"), None
-        )
+        first_check = next((k for k, item in enumerate(inside) if item.check_in), None)
         if first_check is None:
             continue
         if first_hold is None or first_check < first_hold:

@@ -2,7 +2,8 @@
 
 footaudio reads a subset of W3C SSML 1.1 (``speak``, ``p``, ``s``, ``break``,
 ``mark``, ``audio``, ``prosody``, ``sub``) plus one element of its own, ``fa:hold``: the
-flexible time in which the listener does a step. ``<sub alias="...">word</sub>`` makes the
+flexible time in which the listener does a step, and one attribute, ``<s fa:check="watch">``: a
+check-in with no sound, a question the giver answers by watching. ``<sub alias="...">word</sub>`` makes the
 engine say the alias where every text view shows the word; the pronunciation lexicon
 (:mod:`.lexicon`) adds such substitutions to the text nodes as they are read.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from ..errors import TemplateError
@@ -101,6 +102,9 @@ class Speech:
 
     subs: tuple[Sub, ...] = ()
     """Substitutions in ``text``, in order (from ``<sub>`` and the lexicon)."""
+
+    check: bool = False
+    """A check-in without its sound: a question the giver answers by watching (``<s fa:check="watch">``)."""
 
     @property
     def spoken(self) -> str:
@@ -306,7 +310,13 @@ class _Parser:
                     text = " ".join("".join(element.itertext()).split())
                     raise TemplateError(f"<s> must hold plain text and <sub> only, not other markup: {text[:60]!r}.")
                 pieces += [self.sub(child), *self.inline(child.tail)]
-            self.items.extend(_sentences(pieces, rate, whole=True))
+            sentences = _sentences(pieces, rate, whole=True)
+            check = element.get(f"{{{FA_NS}}}check")
+            if check is not None:
+                if check != "watch":
+                    raise TemplateError(f'fa:check={check!r} is not supported; write fa:check="watch".')
+                sentences = [replace(sentence, check=True) for sentence in sentences]
+            self.items.extend(sentences)
         elif name == "prosody":
             factor = _prosody_rate(element.get("rate", "medium"))
             self.children(element, rate * factor)

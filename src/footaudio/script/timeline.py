@@ -58,6 +58,11 @@ class TimelineItem:
         return self.end_ms - self.start_ms
 
     @property
+    def check_in(self) -> bool:
+        """A check-in: its sound, or a question with no sound that the giver answers by watching."""
+        return (self.kind == "sound" and self.sound == "check-in") or (self.speech is not None and self.speech.check)
+
+    @property
     def silent(self) -> bool:
         """Breaks and holds are silence."""
         return self.kind in ("break", "hold")
@@ -74,6 +79,8 @@ class TimelineItem:
             entry["text"] = self.text
         if self.sound is not None:
             entry["sound"] = self.sound
+        if self.speech is not None and self.speech.check:
+            entry["check_in"] = True
         return entry
 
 
