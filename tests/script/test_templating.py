@@ -180,19 +180,23 @@ def test_the_receiver_is_turned_to_in_more_than_one_way():
 
 
 def test_the_giver_is_turned_back_to_in_more_than_one_way():
-    # Read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong. Back from the receiver, every other naming
+    # Read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong. Back from the receiver, every third naming
     # is "Now, giver, ..." from 30 minutes (a leading "Now" is not said twice); a sentence opening with "Then"
     # keeps "Giver, ". Shorter routines name the giver less often, and keep one naming.
     wording = Wording(Settings(mode="partner", minutes=30))
     said = []
-    for text in ("Walk the next line.", "Now circle the other way.", "Then press once more.", "Ask: is this okay?"):
+    texts = ("Walk the next line.", "Ask: is this okay?", "Now circle the other way.", "Then press once more.")
+    for text in (*texts, "Rest.", "Now glide back.", "Rest."):
         wording.address("receiver", "Let your foot grow heavy.")
         said.append(wording.address("giver", text))
     assert said == [
         "Giver, walk the next line.",
+        "Giver, ask: is this okay?",
         "Now, giver, circle the other way.",
         "Giver, then press once more.",
-        "Giver, ask: is this okay?",
+        "Giver, rest.",
+        "Giver, now glide back.",
+        "Now, giver, rest.",
     ]
     # A forced name (the change of feet) stays plain.
     wording.address("receiver", "Rest.")

@@ -62,7 +62,7 @@ def _time_limit(seconds: float):
 RECEIVER_NAMES = ("Receiver, ", "If you're receiving, ")
 """How a partner routine turns to the receiver, in turn, before a sentence that asks them to do something."""
 
-GIVER_NAMES = ("Giver, ", "Now, giver, ")
+GIVER_NAMES = ("Giver, ", "Giver, ", "Now, giver, ")
 """How a partner routine of 30 minutes or more turns back to the giver after a line for the receiver, in turn
 (read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong)."""
 
@@ -208,7 +208,8 @@ class Wording:
                 and not named
                 and first.lower() not in _GIVER_PLAIN_AFTER
             ):
-                # And back to the giver in more than one way: every other time, "Now, giver, ...".
+                # And back to the giver in more than one way: every third time, "Now, giver, ..." (read 82: more
+                # often, it was heard as a tic).
                 self._giver_named += 1
                 name = GIVER_NAMES[self._giver_named % len(GIVER_NAMES)]
                 if name != GIVER_NAMES[0] and first.rstrip(",:") == "Now":
