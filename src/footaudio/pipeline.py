@@ -198,6 +198,13 @@ def plan(
     return Routine(settings, ssml, script, clips, timeline, synthesizer.engine_id, pace)
 
 
+SUGGEST_TRIES = 16
+"""Lengths tried, at most, for the shortest one that works when the asked length is too short."""
+
+SUGGEST_STEP_MINUTES = 2.0
+"""The furthest one try moves on from the last (a slow voice's usual plan needs far more than a leaner one)."""
+
+
 def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Settings], Timeline]) -> UsageError:
     """Turn a misfit into a message naming the nearest length that works."""
     what = f"a {settings.mode} {settings.pressure} routine"
@@ -216,7 +223,7 @@ def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Se
         )
     # The script changes with length, so try half-minute steps until one fits.
     minutes = max(settings.minutes, math.ceil(exc.needed_ms / 30000) / 2)
-    for _ in range(12):
+    for _ in range(SUGGEST_TRIES):
         if minutes > MAX_MINUTES:
             break
         try:
@@ -224,7 +231,9 @@ def _explain(settings: Settings, exc: NarrationDoesNotFit, attempt: Callable[[Se
         except NarrationDoesNotFit as retry:
             if retry.needed_ms is None:
                 break
-            minutes = max(minutes + 0.5, math.ceil(retry.needed_ms / 30000) / 2)
+            # What the usual plan needs overshoots where a leaner plan would fit (a slow voice): at most
+            # SUGGEST_STEP_MINUTES further at a time.
+            minutes = max(minutes + 0.5, min(math.ceil(retry.needed_ms / 30000) / 2, minutes + SUGGEST_STEP_MINUTES))
             continue
         if not _speech_share_kept(timeline):
             # It fits, but says too much for its time: not a length to suggest.
