@@ -244,6 +244,12 @@ def _strip_opener(text: str) -> str:
     return _OPENER.sub("", text).strip().lower()
 
 
+def _question_at(items: Sequence[TimelineItem], check: int) -> int:
+    """Where the question of the check-in at ``items[check]`` starts: after its sound, or, for a check-in with no
+    sound, the question itself."""
+    return check + 1 if items[check].kind == "sound" else check
+
+
 def _lead_in(items: Sequence[TimelineItem], check: int) -> int:
     """The index where the check-in at ``items[check]`` (its sound) begins: the sound, or the lines said right
     before it with no hold between (the routine's first check-in says what stop means before its sound). A check-in
@@ -301,8 +307,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
     windows: list[int] = []
     check_indexes = [i for i, item in enumerate(items) if item.check_in]
     for index in check_indexes:
-        # After the sound comes the question; a check-in with no sound is the question itself.
-        j = index + 1 if items[index].kind == "sound" else index
+        j = _question_at(items, index)
         while j < len(items) and items[j].silent:
             j += 1
         # The question (and a short line before it, with short pauses between) runs until a longer quiet.
@@ -356,7 +361,7 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
                 for item in items[_lead_in(items, check_indexes[0]) : check_indexes[0]]
                 if item.kind == "speech"
             ]
-            k = check_indexes[0] + 1
+            k = _question_at(items, check_indexes[0])
             while k < len(items) and (items[k].silent or items[k].kind == "speech"):
                 if items[k].kind == "speech":
                     first_check_text.append((items[k].text or "").lower())

@@ -90,7 +90,7 @@ and every other line on what to watch for comes in the middle of a round's quiet
 
 SECOND_FOOT_VARIES_FROM_MINUTES = 45
 """From this length the second foot does not mirror the first's rhythm: other steps work on after their
-question, the quiets fall in another order, and (partner) every other main step checks without words."""
+question, and the quiets fall in another order (partner templates also check by watching there)."""
 
 CARE_FROM_MINUTES = 20
 """Routines this long or longer stop midway through each foot for the hands of the one doing the work."""
