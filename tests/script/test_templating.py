@@ -86,7 +86,7 @@ STOP_RULE = r"says stop\b.*\bpauses? the audio"
     ("ask", "expected"),
     [
         # The giver asks: the receiver first hears how to answer, then what stop means, then the question.
-        ("giver", [r"^Receiver, .*(a word or a nod|with a nod)", STOP_RULE, r"^Giver, ask: is this okay\?$"]),
+        ("giver", [r"^Receiver, .*(a word or a hum|just hum)", STOP_RULE, r"^Giver, ask: is this okay\?$"]),
         # The question goes to the receiver: what stop means, then the question with how to answer.
         ("receiver", [STOP_RULE, r"^Receiver, is this okay\? .*(any time)\.$"]),
     ],

@@ -63,7 +63,9 @@ _ROLE_OPENING = re.compile(r"^(giver|receiver|partners?|if you(?: are|'re) (rece
 _RECEIVER_OPENING = re.compile(r"^(receiver|if you(?: are|'re) receiving)\b", re.IGNORECASE)
 _OPENER = re.compile(r"^(?:[A-Za-z']+(?: [A-Za-z']+){0,2}, )+")
 _WATCH = re.compile(
-    r"\b(watch\w*|tens\w*|pull\w* away|curl\w*|flinch|sighs?|breath\w*|stiffen\w*|wince|face|heav\w*|shoulders)\b", re.I
+    r"\b(watch\w*|tens\w*|pull\w* away|curl\w*|flinch|sighs?|breath\w*|stiffen\w*|wince|face|brow|grip\w*"
+    r"|heav\w*|shoulders)\b",
+    re.I,
 )
 _WORD = re.compile(r"[a-z']+")
 

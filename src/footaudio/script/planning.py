@@ -29,6 +29,10 @@ SHORT_WALK_SHARE = 0.75
 """Under 30 minutes (``VARIED_RHYTHM_FROM_MINUTES``) a walk-through's places get this share of their written
 quiet (``[12s]``: 9 s): a shorter routine moves through the toes sooner."""
 
+LONG_WALK_SHARE = 1.25
+"""From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) a walk-through's places get more than their written
+quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
+
 SHORT_WALK_TAIL_MIN_SECONDS = 6
 """The same for the quiet after the last place."""
 
@@ -313,7 +317,8 @@ class RoutinePlan:
     def prep_hold(self) -> HoldSpec:
         """Hold in which the listener prepares: 60 s or more when washing is asked."""
         nominal = self.prep_seconds
-        low = 3 if self.mini else (62 if self.washing else (5 if self.short else 12))
+        # Compact routines ask to pause the audio to wash: the quiet is for towels and a seat.
+        low = 3 if self.mini else (60 if self.washing else (5 if self.short else 8))
         return HoldSpec(nominal / ROUND_SECONDS, low, max(nominal * 1.5, 30))
 
     @property
@@ -484,6 +489,9 @@ class RoutinePlan:
             talk += 15 if self.brief else 50
         if self.settings.minutes >= 30:
             talk += 60
+        if self.settings.pressure == "firm" and not self.mini:
+            # The safety's word on firm pressure (pregnancy, blood thinners, a recent injury).
+            talk += 7
         return talk * self.pace + self.prep_seconds
 
     @property
@@ -545,12 +553,15 @@ class RoutinePlan:
     @property
     def walk_tail_hold(self) -> HoldSpec:
         """The quiet after a walk-through's last place: a round's hold whose floor the places' quiet has used."""
-        least = WALK_TAIL_MIN_SECONDS if self.walk_share == 1 else SHORT_WALK_TAIL_MIN_SECONDS
+        least = WALK_TAIL_MIN_SECONDS if self.walk_share >= 1 else SHORT_WALK_TAIL_MIN_SECONDS
         return replace(self.round_hold, min_s=min(self.round_hold.min_s, least))
 
     @property
     def walk_share(self) -> float:
         """The share of a walk-through's written quiet between places that this routine gives them."""
+        if self.settings.minutes >= SECOND_FOOT_VARIES_FROM_MINUTES:
+            # An hour has time for a beginner to follow each toe by ear (read 86: 10 to 12 s was hurried).
+            return LONG_WALK_SHARE
         return 1.0 if self.varies_rhythm else SHORT_WALK_SHARE
 
     def walk_hold(self, ms: int) -> HoldSpec:
@@ -672,8 +683,9 @@ class RoutinePlan:
                     limit -= 15
                 if walking:
                     # A walk-through's round runs long and its quiet does not give way: 18 s more margin (12 s
-                    # under 30 minutes, where its places are quicker; 24 s beyond an hour, with its longer rounds).
-                    limit -= 24 if minutes > 60 else 18 if self.walk_share == 1 else 12
+                    # under 30 minutes, where its places are quicker; 24 s beyond an hour, with its longer rounds,
+                    # and 30 s where its places get more than their written quiet, ``LONG_WALK_SHARE``).
+                    limit -= (30 if self.walk_share > 1 else 24) if minutes > 60 else 18 if self.walk_share >= 1 else 12
                 extra = max(0, math.ceil(span / limit) - 1)
                 share = span / (extra + 1) / round_seconds
                 asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}

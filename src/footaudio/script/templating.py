@@ -85,6 +85,9 @@ _INVITING_VERBS = frozenset(
         "find",
         "rub",
         "wash",
+        "let",
+        "leave",
+        "speak",
     ]
 )
 """Sentences that open with one of these read well after either way of naming the receiver."""
