@@ -137,11 +137,17 @@ def test_shorter_routines_keep_the_steps_each_pressure_is_known_for(mode, pressu
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_preparation_hold_leaves_time_to_prepare(mode):
-    for minutes in (5, 10, 60):
+    for minutes in (5, 10, 20, 60):
         _, timeline = planned(Settings(minutes=minutes, mode=mode))
-        prep = max(item.ms for item in timeline.items if item.step == "preparation" and item.kind == "hold")
+        holds = [item for item in timeline.items if item.step == "preparation" and item.kind == "hold"]
+        prep = holds[-1].end_ms - holds[0].start_ms
         said = " ".join(item.text for item in timeline.items if item.step == "preparation" and item.text)
         assert prep >= 60_000 or "pause the audio" in said
+        if minutes >= 30:
+            # More than a minute to wash, broken once by a soft word (read 87: 83 s of silence felt broken).
+            assert len(holds) == 2 and all(hold.ms < 60_000 for hold in holds), holds
+            between = [item.text for item in timeline.items if holds[0].end_ms <= item.start_ms < holds[1].start_ms]
+            assert [text for text in between if text] and prep >= 60_000, between
 
 
 def wording(mode: str, pressure: str) -> str:
@@ -236,7 +242,7 @@ def test_firm_steps_carry_a_comfort_check():
                 assert any(i.check_in for i in inside), step.name
 
 
-CAUTION = re.compile(r"pregnant, on blood thinners, or recently injured, choose a light routine")
+CAUTION = re.compile(r"pregnan.*blood thinners")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -252,7 +258,8 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
             continue
         assert len(said) == 1, [item.text for item in said]
         assert said[0].step == "safety", said[0].step
-        assert said[0].text.startswith("If the receiver is" if mode == "partner" else "If you are"), said[0].text
+        if minutes >= 6:
+            assert said[0].text.startswith("If the receiver is" if mode == "partner" else "If you are"), said[0].text
 
 
 @pytest.mark.parametrize("pressure", PRESSURES)
@@ -262,25 +269,6 @@ def test_a_long_routine_keeps_a_blanket_at_hand_before_the_first_foot(pressure):
         items = planned(Settings(minutes=minutes, mode=mode, pressure=pressure))[1].items
         first_foot = next(k for k, item in enumerate(items) if item.step.startswith("right-"))
         assert any("blanket" in (item.text or "") for item in items[:first_foot]), (mode, minutes)
-
-
-@pytest.mark.parametrize("pressure", PRESSURES)
-@pytest.mark.parametrize("minutes", (45, 60, 90))
-def test_the_top_of_the_foot_flows_on_with_a_look_in_long_partner_routines(pressure, minutes):
-    # Read 86: every step of an hour had one shape (chime, instruction, quiet, check-in sound, question). From
-    # 45 minutes the light top of the foot checks first with a look, with no sound; under 45 it asks aloud.
-    for length, flows in ((minutes, True), (30, False)):
-        items = planned(Settings(minutes=length, mode="partner", pressure=pressure))[1].items
-        steps = sorted({item.step for item in items if item.step.endswith("-top-of-foot")})
-        if not steps:
-            assert length < 45, length
-            continue
-        for step in steps:
-            inside = [item for item in items if item.step == step]
-            first = next(item for item in inside if item.check_in or item.sound == "check-in")
-            assert (first.kind == "speech") == flows, (length, step, first)
-            if flows:
-                assert "?" in first.text, first.text
 
 
 def golden_text(settings: Settings) -> str:
@@ -478,14 +466,18 @@ def test_the_second_foot_of_a_long_partner_routine_does_not_mirror_the_first(pre
     assert re.search(r"without waiting|need not wait", switch), switch
     right, left = foot_check_ins(items, "right"), foot_check_ins(items, "left")
     for checks in (right, left):
-        # The finishing glides and the light top of the foot flow on with a look (read 86: one flowing stretch).
-        flowing = ("-finish-", "-top-of-foot")
-        firsts = {step: said for step, said, _, _ in reversed(checks) if not any(part in step for part in flowing)}
+        firsts = {step: said for step, said, _, _ in reversed(checks) if "-finish-" not in step}
         assert all(SPOKEN_QUESTION.search(said) for said in firsts.values()), firsts
-    watched = [said for _, said, _, _ in left if not SPOKEN_QUESTION.search(said)]
+
+    # A check by watching is its own sentence, marked (no sound before it); its words may end on what to do
+    # ("Curling means ease off, and ask.").
+    def watched_on(foot: str) -> list[str]:
+        return [item.text for item in items if item.kind == "speech" and item.check_in and item.step.startswith(foot)]
+
+    watched = watched_on("left-")
     if minutes >= 60:
         assert len(watched) >= len(left) / 4, watched
-        assert len(watched) > sum(not SPOKEN_QUESTION.search(said) for _, said, _, _ in right)
+        assert len(watched) > len(watched_on("right-"))
     # Each is still a question (answered by looking), with its quiet for the answer.
     assert all("?" in said for said in watched), watched
     # The steps are the same on both feet; their rhythm is not.

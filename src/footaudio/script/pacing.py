@@ -405,9 +405,11 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
             problems.append(f"the giver goes {watch_gap / 1000:.0f} s without being told what to watch for")
 
     # Pacing of the parts around the feet.
-    prep_holds = [item.ms for item in items if item.step == "preparation" and item.kind == "hold"]
     prep_text = " ".join(item.text or "" for item in speech if item.step == "preparation").lower()
-    prep = max(prep_holds, default=0)
+    # From its first quiet to its last: a long wash is broken once by a soft word ("Take your time; ..."), and
+    # is no shorter for it.
+    prep_quiet = [item for item in items if item.step == "preparation" and item.kind == "hold"]
+    prep = prep_quiet[-1].end_ms - prep_quiet[0].start_ms if prep_quiet else 0
     invites = "pause the audio" in prep_text
     figures["preparation"] = (
         f"hold {prep / 1000:.0f} s{', invites pausing the audio' if invites else ''}; "

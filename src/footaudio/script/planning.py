@@ -33,6 +33,9 @@ LONG_WALK_SHARE = 1.25
 """From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) a walk-through's places get more than their written
 quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
 
+PREP_MIDWAY_SECONDS = 2
+"""About what the soft word in the middle of the washing hold takes to say ("Take your time; ...")."""
+
 SHORT_WALK_TAIL_MIN_SECONDS = 6
 """The same for the quiet after the last place."""
 
@@ -322,6 +325,13 @@ class RoutinePlan:
         return HoldSpec(nominal / ROUND_SECONDS, low, max(nominal * 1.5, 30))
 
     @property
+    def prep_half_hold(self) -> HoldSpec:
+        """Half the washing hold, either side of a soft word in its middle (with the word, still 60 s or more)."""
+        spec = self.prep_hold
+        low = (spec.min_s - PREP_MIDWAY_SECONDS) / 2
+        return HoldSpec(spec.weight / 2, low, None if spec.max_s is None else spec.max_s / 2)
+
+    @property
     def boundaries_hold(self) -> HoldSpec:
         """Partner: quiet in which the two agree on boundaries (20 to 30 s)."""
         return HoldSpec(0.6, 25 if self.settings.minutes >= 30 else 20, 30)
@@ -399,7 +409,7 @@ class RoutinePlan:
     def closing_hold(self) -> HoldSpec:
         """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
         if self.settings.minutes >= 30:
-            return HoldSpec(0.6, 33, 45)
+            return HoldSpec(0.6, 26, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:
@@ -488,6 +498,7 @@ class RoutinePlan:
         if self.settings.mode == "partner":
             talk += 15 if self.brief else 50
         if self.settings.minutes >= 30:
+            # The longer welcome, closing and change of feet (a blanket at hand, then offered at the change).
             talk += 60
         if self.settings.pressure == "firm" and not self.mini:
             # The safety's word on firm pressure (pregnancy, blood thinners, a recent injury).

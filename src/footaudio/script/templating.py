@@ -85,7 +85,6 @@ _INVITING_VERBS = frozenset(
         "find",
         "rub",
         "wash",
-        "let",
         "leave",
         "speak",
     ]
