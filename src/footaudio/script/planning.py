@@ -414,8 +414,9 @@ class RoutinePlan:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:
             return HoldSpec(0.3, 6, 20)
-        # Even a 10-minute closing leaves time for the breaths it asks for.
-        return HoldSpec(0.4, 10, 25)
+        # Even a 10-minute closing leaves time for the breaths it asks for (8 s or more: its quiet is the
+        # closing's, where a short routine's change of feet needs time to do it).
+        return HoldSpec(0.4, 8, 25)
 
     @property
     def thanks_hold(self) -> HoldSpec:
@@ -694,9 +695,10 @@ class RoutinePlan:
                     limit -= 15
                 if walking:
                     # A walk-through's round runs long and its quiet does not give way: 18 s more margin (12 s
-                    # under 30 minutes, where its places are quicker; 24 s beyond an hour, with its longer rounds,
-                    # and 30 s where its places get more than their written quiet, ``LONG_WALK_SHARE``).
-                    limit -= (30 if self.walk_share > 1 else 24) if minutes > 60 else 18 if self.walk_share >= 1 else 12
+                    # under 30 minutes, where its places are quicker; 24 s beyond an hour, with its longer rounds;
+                    # 6 s more where its places get more than their written quiet, ``LONG_WALK_SHARE``).
+                    longer = 6 if self.walk_share > 1 else 0
+                    limit -= 24 + longer if minutes > 60 else 18 + longer if self.walk_share >= 1 else 12
                 extra = max(0, math.ceil(span / limit) - 1)
                 share = span / (extra + 1) / round_seconds
                 asks = {1} | {min(rounds, 1 + round(i * share)) for i in range(1, extra + 1)}
