@@ -29,6 +29,10 @@ SHORT_WALK_SHARE = 0.75
 """Under 30 minutes (``VARIED_RHYTHM_FROM_MINUTES``) a walk-through's places get this share of their written
 quiet (``[12s]``: 9 s): a shorter routine moves through the toes sooner."""
 
+HELD_COUNT = re.compile(r"\bbreaths?\b", re.IGNORECASE)
+"""A walk-through's place that holds for a count of breaths ("hold it there, steady, for three calm breaths.
+[20s] And let go"): its quiet is not drawn out (``LONG_WALK_SHARE``)."""
+
 LONG_WALK_SHARE = 1.25
 """From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) a walk-through's places get more than their written
 quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
@@ -186,6 +190,13 @@ def walk_parts(text: str) -> list[tuple[str, int]]:
     return list(zip(pieces[0::2], [*gaps, 0], strict=True))
 
 
+def place_quiet_seconds(ms: int, share: float, sentence: str = "") -> float:
+    """The quiet a walk-through's place gets: its written quiet times ``share``, but a held count of breaths
+    ("hold it there, steady, for three calm breaths") is not drawn out beyond what is written (read 90: the
+    "And let go" after it came late)."""
+    return ms / 1000 * (share if share <= 1 or not HELD_COUNT.search(sentence) else 1.0)
+
+
 def _walk_seconds(technique: Any, rounds: int, skip: int = 0, share: float = 1.0) -> list[float]:
     """About how much longer than a one-sentence cue each round's walk-through takes (0 without one).
 
@@ -196,7 +207,8 @@ def _walk_seconds(technique: Any, rounds: int, skip: int = 0, share: float = 1.0
     added = []
     for cue in ((_get(technique, "cues") or []) if _get(technique, "sequence") else [])[skip : skip + rounds]:
         parts = walk_parts(cue if isinstance(cue, str) else (cue[0] if cue else ""))
-        walk = _said_seconds([sentence for sentence, _ in parts[1:]]) + share * sum(gap for _, gap in parts) / 1000
+        quiet = sum(place_quiet_seconds(gap, share, sentence) for sentence, gap in parts)
+        walk = _said_seconds([sentence for sentence, _ in parts[1:]]) + quiet
         added.append(walk if len(parts) > 1 else 0.0)
     return added + [0.0] * (rounds - len(added))
 
@@ -425,7 +437,7 @@ class RoutinePlan:
 
     def after_walk(self, walked: list[tuple[str, int]]) -> float:
         """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
-        between = self.walk_share * sum(quiet for _, quiet in walked) / 1000
+        between = sum(place_quiet_seconds(quiet, self.walk_share, sentence) for sentence, quiet in walked)
         return max(WALK_TAIL_SHARE, 1 - between / ROUND_SECONDS)
 
     @property
@@ -576,11 +588,12 @@ class RoutinePlan:
             return LONG_WALK_SHARE
         return 1.0 if self.varies_rhythm else SHORT_WALK_SHARE
 
-    def walk_hold(self, ms: int) -> HoldSpec:
+    def walk_hold(self, ms: int, sentence: str = "") -> HoldSpec:
         """The quiet between a walk-through's places: at least ``ms`` (a toe needs it), or its share under 30 minutes
         (``walk_share``); longer if there is room."""
-        seconds = ms / 1000 * self.walk_share
-        return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * 1.5)
+        seconds = place_quiet_seconds(ms, self.walk_share, sentence)
+        # A held count of breaths gives way little: the next place ("And let go") comes when the count ends.
+        return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * (1.1 if HELD_COUNT.search(sentence) else 1.5))
 
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
