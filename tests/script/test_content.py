@@ -599,7 +599,7 @@ def test_the_toes_are_walked_through_one_by_one_with_time_for_each_on_both_feet(
 @pytest.mark.parametrize("pressure", PRESSURES)
 @pytest.mark.parametrize("minutes", (20, 30, 60))
 def test_the_first_question_goes_to_the_receiver_right_after_they_hear_how_to_answer(pressure, minutes):
-    # "Whenever either of you says stop, the giver lifts their hands away, and you pause the audio. (sound)
+    # "Whenever either of you says stop, the giver lifts their hands away, and one of you pauses the audio. (sound)
     # Receiver, do these broad strokes feel good? A word or a hum is enough, any time.": no "Giver, ask:"
     # relaying a question the receiver just heard, and the receiver named once. The sound marks the
     # question, so what stop means comes just before it.
