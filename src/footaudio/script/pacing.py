@@ -406,8 +406,8 @@ def _narration(timeline: Timeline, settings: Settings) -> tuple[dict[str, str], 
 
     # Pacing of the parts around the feet.
     prep_text = " ".join(item.text or "" for item in speech if item.step == "preparation").lower()
-    # From its first quiet to its last: a long wash is broken once by a soft word ("Take your time; ..."), and
-    # is no shorter for it.
+    # From its first quiet to its last: a long wash is broken once by a soft word ("No hurry; ..."), and is no
+    # shorter for it.
     prep_quiet = [item for item in items if item.step == "preparation" and item.kind == "hold"]
     prep = prep_quiet[-1].end_ms - prep_quiet[0].start_ms if prep_quiet else 0
     invites = "pause the audio" in prep_text

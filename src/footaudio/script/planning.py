@@ -38,7 +38,7 @@ LONG_WALK_SHARE = 1.25
 quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
 
 PREP_MIDWAY_SECONDS = 2
-"""About what the soft word in the middle of the washing hold takes to say ("Take your time; ...")."""
+"""About what the soft word in the middle of the washing hold takes to say ("No hurry; ...")."""
 
 SHORT_WALK_TAIL_MIN_SECONDS = 6
 """The same for the quiet after the last place."""
@@ -511,10 +511,10 @@ class RoutinePlan:
         if self.settings.mode == "partner":
             talk += 15 if self.brief else 50
         if self.settings.minutes >= 30:
-            # The longer welcome, closing and change of feet (a blanket at hand, then offered at the change).
+            # The longer welcome, closing and change of feet.
             talk += 60
         if self.settings.pressure == "firm" and not self.mini:
-            # The safety's word on firm pressure (pregnancy, blood thinners, a recent injury).
+            # The safety's word on firm pressure (pregnancy, blood thinners).
             talk += 7
         return talk * self.pace + self.prep_seconds
 
