@@ -278,6 +278,46 @@ def test_a_long_routine_keeps_a_blanket_at_hand_before_the_first_foot(pressure):
         assert any("blanket" in (item.text or "") for item in items[:first_foot]), (mode, minutes)
 
 
+ON_A_BALL = re.compile(r"\b(on|over|off) the (small )?ball\b(?! of)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("minutes", (8, 10, 15, 20, 30, 60))
+def test_solo_feet_roll_on_a_ball_before_the_lotion_or_after_wiping_the_sole(pressure, minutes):
+    """The brief's solo technique: the arch and heel rolled over a ball. Before the lotion (each foot starts on the
+    ball), or, where a step of its own uses it later, with the sole wiped first; lotion on a ball slips."""
+    for seed in (1, 2):
+        timeline = planned(Settings(minutes=minutes, mode="solo", pressure=pressure, seed=seed))[1]
+        items = timeline.items
+        said = [item for item in items if item.kind == "speech"]
+        preparation = " ".join(item.text for item in said if item.step == "preparation")
+        assert re.search(r"\bball\b", preparation), (minutes, seed)
+        assert any(
+            re.search(r"\b(no|without a) ball\b", item.text, re.IGNORECASE)
+            for item in said
+            if item.step.startswith("right-")
+        )
+        for foot in ("right-", "left-"):
+            texts = [item.text for item in said if item.step.startswith(foot)]
+            ball = next(k for k, text in enumerate(texts) if ON_A_BALL.search(text))
+            lotion = next(k for k, text in enumerate(texts) if "lotion" in text.lower())
+            wiped = any(re.search(r"\bwipe", text) for text in texts[lotion : ball + 1])
+            assert ball < lotion or wiped, (minutes, seed, foot, texts[ball])
+        if not any(step.name.endswith("ball-roll") for step in timeline.steps):
+            # Each foot starts on the ball: its first question is about the ball, before any lotion.
+            first = next(k for k, item in enumerate(items) if item.step.startswith("right-") and item.check_in)
+            question = next(item.text for item in items[first:] if item.kind == "speech")
+            assert re.search(r"\b(ball|sole)\b", question), question
+
+
+def test_partner_routines_roll_no_ball():
+    """A ball under the foot is for one's own feet: the giver's hands do the work (the ball of the foot is a place)."""
+    for pressure in PRESSURES:
+        for minutes in (10, 30):
+            items = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1].items
+            assert not any(ON_A_BALL.search(item.text or "") for item in items), (pressure, minutes)
+
+
 def golden_text(settings: Settings) -> str:
     _, timeline = planned(settings)
     return f"# {settings.title}, seed {settings.seed} (fake engine timing)\n" + as_text(timeline)

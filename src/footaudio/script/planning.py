@@ -37,6 +37,9 @@ LONG_WALK_SHARE = 1.25
 """From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) a walk-through's places get more than their written
 quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
 
+BREATHS_HOLD_SECONDS = 24
+"""From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
+
 PREP_MIDWAY_SECONDS = 2
 """About what the soft word in the middle of the washing hold takes to say ("No hurry; ...")."""
 
@@ -379,6 +382,20 @@ class RoutinePlan:
         minutes = self.settings.minutes
         low = 3 if self.mini else 4 if self.short else 8 if minutes < 15 else 10 if minutes < 45 else 12
         return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
+
+    @property
+    def breaths_hold(self) -> HoldSpec:
+        """The quiet after a cue that holds a point for a count of breaths: sink in, three breaths, a slow release
+        (read 94: 18 s was too little an hour in; from 45 minutes 24 s or more, the round's floor below)."""
+        if self.settings.minutes < SECOND_FOOT_VARIES_FROM_MINUTES:
+            return self.round_hold
+        return replace(self.round_hold, min_s=BREATHS_HOLD_SECONDS)
+
+    @property
+    def notice_hold(self) -> HoldSpec:
+        """Solo under 15 minutes: the rest of a round whose awareness prompt has no cue after it (the prompt's own
+        quiet to notice comes first, so the two together still run 12 s or more)."""
+        return replace(self.round_hold, min_s=min(self.round_hold.min_s, 6))
 
     @property
     def half_round_hold(self) -> HoldSpec:
