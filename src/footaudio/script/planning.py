@@ -389,7 +389,8 @@ class RoutinePlan:
         (read 94: 18 s was too little an hour in; from 45 minutes 24 s or more, the round's floor below)."""
         if self.settings.minutes < SECOND_FOOT_VARIES_FROM_MINUTES:
             return self.round_hold
-        return replace(self.round_hold, min_s=BREATHS_HOLD_SECONDS)
+        # Not much more: after the release, idle hands wait for the next cue (read 95: 33 s after one hold).
+        return HoldSpec(self.round_hold.weight, BREATHS_HOLD_SECONDS, BREATHS_HOLD_SECONDS + 8)
 
     @property
     def notice_hold(self) -> HoldSpec:
