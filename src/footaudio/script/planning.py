@@ -37,6 +37,12 @@ LONG_WALK_SHARE = 1.25
 """From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) a walk-through's places get more than their written
 quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
 
+LINE_HOLD_SECONDS = 14
+"""Short routines from 10 minutes: the least quiet after a cue to walk a line of the arch in full (``line_hold``)."""
+
+SPREAD_HOLD_SECONDS = 12
+"""Solo: the least quiet for the strokes that spread the lotion after the ball (``spread_hold``)."""
+
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
 
@@ -384,6 +390,23 @@ class RoutinePlan:
         return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
 
     @property
+    def line_hold(self) -> HoldSpec:
+        """The quiet after a cue to walk a line of the arch in full:
+        14 s or more in short routines from 10 minutes (reads 87 to 96: 9 to 11 s was too little for a line in
+        small steps)."""
+        spec = self.round_hold
+        if self.settings.minutes < 10 or not self.compact:
+            # (Longer routines' rounds run longer anyway; their floors are the routine's to share.)
+            return spec
+        return replace(spec, min_s=max(spec.min_s, LINE_HOLD_SECONDS))
+
+    @property
+    def spread_hold(self) -> HoldSpec:
+        """Solo: the strokes that spread the lotion after the ball, before the first step of the main work (12 s or
+        more; read 95: 8 s was a token warm-up)."""
+        return replace(self.round_hold, min_s=max(self.round_hold.min_s, SPREAD_HOLD_SECONDS))
+
+    @property
     def breaths_hold(self) -> HoldSpec:
         """The quiet after a cue that holds a point for a count of breaths: sink in, three breaths, a slow release
         (read 94: 18 s was too little an hour in; from 45 minutes 24 s or more, the round's floor below)."""
@@ -561,6 +584,8 @@ class RoutinePlan:
         if not self.recaps(technique, phase):
             return 0, 0
         how = list((self.settings.mode == "solo" and _get(technique, "solo")) or _get(technique, "how") or [])
+        if self.compact and not self.brief and _get(technique, "compact"):
+            how = [_get(technique, "compact")]
         pauses = sum(self.how_pause_ms(technique, index, len(how)) for index in range(len(how) - 1)) / 1000
         saved = max(0.0, _said_seconds(how) + pauses - _said_seconds([_get(technique, "again")]))
         if self.compact:
