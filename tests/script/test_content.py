@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from footaudio import Settings, build_script
-from footaudio.script.pacing import _silent_run, check_pacing
+from footaudio.script.pacing import _RECEIVER_OPENING, _WATCH, _silent_run, check_pacing
 from footaudio.script.planning import RoutinePlan
 from footaudio.script.ssml import Mark, Speech, parse_ssml
 from footaudio.script.timeline import build_timeline
@@ -460,6 +460,28 @@ def test_a_check_answered_by_watching_has_no_sound(pressure, minutes):
         assert _silent_run(items, k + 1) >= 6_000, items[k].text
     sounds = sum(1 for item in items if item.kind == "sound" and item.sound == "check-in")
     assert check_pacing(timeline, settings).check_in_count == sounds + len(watched)
+
+
+@pytest.mark.parametrize("minutes", [60, 75, 90])
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_a_look_on_the_second_foot_does_not_follow_a_line_on_what_to_watch_for(pressure, minutes):
+    # Read 94: "A foot that pulls away means ease off or stop ..." and, 46 s later in the same step, a look that
+    # asked the same ("does the foot rest easy, or pull back?"). The look stands in for that line.
+    items = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1].items
+    looks = [item for item in items if item.kind == "speech" and item.check_in and item.step.startswith("left-")]
+    assert looks
+    for look in looks:
+        said_before = [
+            item.text
+            for item in items
+            if item.kind == "speech"
+            and item.step == look.step
+            and look.start_ms - 60_000 <= item.start_ms < look.start_ms
+            and _WATCH.search(item.text)
+            and not _RECEIVER_OPENING.match(item.text)
+            and re.search(r"\b(means?|ease off|stop|lighten|soften|gentler)\b", item.text, re.I)
+        ]
+        assert not said_before, (look.text, said_before)
 
 
 @pytest.mark.parametrize("mode", MODES)
