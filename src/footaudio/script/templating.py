@@ -249,8 +249,8 @@ def _join(words: object) -> str:
 
 
 _MANY_PLACES = re.compile(
-    r"\b(in turn|one at a time|one by one|each of|each space|every toe|the other toes|all three|three breaths"
-    r"|three lines|whole (foot|sole))\b",
+    r"\b(in turn|one at a time|one by one|each of|every toe|the other toes|all three|three breaths|three lines"
+    r"|whole (foot|sole))\b",
     re.IGNORECASE,
 )
 """Cues that ask for work over several places, or a held count of breaths."""
