@@ -263,6 +263,14 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
                 r"recent injury.*ask a doctor|injuries or infections, (skip this or )?ask a doctor", safety
             ), safety
         said = [item for item in items if item.kind == "speech" and CAUTION.search(item.text)]
+        if pressure == "medium" and not RoutinePlan(Settings(minutes=minutes, mode=mode)).compact:
+            # The full safety talk of a medium routine says it too, as keeping the pressure light (reads 94 to 99).
+            assert [item.text for item in said] == [
+                ("If the receiver is" if mode == "partner" else "If you are")
+                + (" pregnant or take" if mode == "solo" else " pregnant or takes")
+                + " blood thinners, keep the pressure light."
+            ]
+            continue
         if pressure != "firm":
             assert not said, pressure
             continue
