@@ -245,7 +245,7 @@ def test_firm_steps_carry_a_comfort_check():
 CAUTION = re.compile(r"pregnan.*blood thinners")
 CARRY_ON = re.compile(
     r"^(Giver, )?(Adjust|With that answer|Carry on|Go on|Let the answer|Let what you|Keep going|Stay with"
-    r"|If you were asked|If your partner said|Settle into)"
+    r"|If your partner asked|If your partner said|Settle into)"
 )
 
 
