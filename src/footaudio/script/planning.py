@@ -40,8 +40,9 @@ quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
 LINE_HOLD_SECONDS = 14
 """Short routines from 10 minutes: the least quiet after a cue to walk a line of the arch in full (``line_hold``)."""
 
-SPREAD_HOLD_SECONDS = 12
-"""Solo: the least quiet for the strokes that spread the lotion after the ball (``spread_hold``)."""
+SPREAD_HOLD_SECONDS = 16
+"""Solo: the least quiet for the strokes that spread the lotion after the ball (``spread_hold``; read 103: 12 s
+was too little to cover and warm a foot before firm work)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
@@ -193,16 +194,29 @@ WALK_GAP = re.compile(r"\s*\[(\d+(?:\.\d+)?)s\]\s*")
 
 
 def walk_parts(text: str) -> list[tuple[str, int]]:
-    """A walk-through's sentences with the quiet after each in ms: ``"A. [6s] B."`` is ``[("A.", 6000), ("B.", 0)]``."""
+    """A walk-through's sentences with the quiet after each in ms: ``"A. [6s] B."`` is ``[("A.", 6000), ("B.", 0)]``.
+
+    A quiet written after the last sentence (``"A. [7s] B. [22s]"``) is the least the round keeps after it
+    (``RoutinePlan.walk_tail_hold_at``).
+    """
     pieces = WALK_GAP.split(text.strip())
     gaps = [round(float(gap) * 1000) for gap in pieces[1::2]]
+    if len(pieces) > 1 and not pieces[-1]:
+        return list(zip(pieces[0:-1:2], gaps, strict=True))
     return list(zip(pieces[0::2], [*gaps, 0], strict=True))
+
+
+ASKS = re.compile(r"^Ask\b")
+"""A walk-through's place where the giver asks something ("Ask whether strokes between the toes are welcome. [7s]"):
+its quiet is for the answer, neither shortened nor drawn out."""
 
 
 def place_quiet_seconds(ms: int, share: float, sentence: str = "") -> float:
     """The quiet a walk-through's place gets: its written quiet times ``share``, but a held count of breaths
     ("hold it there, steady, for three calm breaths") is not drawn out beyond what is written (read 90: the
-    "And let go" after it came late)."""
+    "And let go" after it came late), and a question's quiet is for the answer (``ASKS``)."""
+    if ASKS.search(sentence):
+        return ms / 1000
     return ms / 1000 * (share if share <= 1 or not HELD_COUNT.search(sentence) else 1.0)
 
 
@@ -216,6 +230,7 @@ def _walk_seconds(technique: Any, rounds: int, skip: int = 0, share: float = 1.0
     added = []
     for cue in ((_get(technique, "cues") or []) if _get(technique, "sequence") else [])[skip : skip + rounds]:
         parts = walk_parts(cue if isinstance(cue, str) else (cue[0] if cue else ""))
+        # (With the quiet written after its last place: it is the least its round keeps, and does not give way.)
         quiet = sum(place_quiet_seconds(gap, share, sentence) for sentence, gap in parts)
         walk = _said_seconds([sentence for sentence, _ in parts[1:]]) + quiet
         added.append(walk if len(parts) > 1 else 0.0)
@@ -342,7 +357,10 @@ class RoutinePlan:
         """Hold in which the listener prepares: 60 s or more when washing is asked."""
         nominal = self.prep_seconds
         # Compact routines ask to pause the audio to wash: the quiet is for towels and a seat.
-        low = 3 if self.mini else (60 if self.washing else (5 if self.short else 8))
+        # Solo under 15 minutes asks to pause the audio for all of it (read 103: its 9 s of quiet were
+        # better spent on the lotion): the quiet is only for pressing pause.
+        solo_pauses = self.compact and self.settings.mode == "solo"
+        low = 3 if self.mini else (60 if self.washing else (5 if self.short or solo_pauses else 8))
         return HoldSpec(nominal / ROUND_SECONDS, low, max(nominal * 1.5, 30))
 
     @property
@@ -419,7 +437,7 @@ class RoutinePlan:
     def notice_hold(self) -> HoldSpec:
         """Solo under 15 minutes: the rest of a round whose awareness prompt has no cue after it (the prompt's own
         quiet to notice comes first, so the two together still run 12 s or more)."""
-        return replace(self.round_hold, min_s=min(self.round_hold.min_s, 6))
+        return replace(self.round_hold, min_s=min(self.round_hold.min_s, 4))
 
     @property
     def half_round_hold(self) -> HoldSpec:
@@ -442,7 +460,7 @@ class RoutinePlan:
     def finish_hold(self) -> HoldSpec:
         """The glides that end a foot when no question follows them (solo under 15 minutes): shorter than a
         step's first hold, so the stillness after them gets its breaths."""
-        return HoldSpec(self.first_hold.weight, 10, FIRST_HOLD_SECONDS[1])
+        return HoldSpec(self.first_hold.weight, 8, FIRST_HOLD_SECONDS[1])
 
     @property
     def settle_hold(self) -> HoldSpec:
@@ -478,7 +496,7 @@ class RoutinePlan:
 
     def after_walk(self, walked: list[tuple[str, int]]) -> float:
         """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
-        between = sum(place_quiet_seconds(quiet, self.walk_share, sentence) for sentence, quiet in walked)
+        between = sum(place_quiet_seconds(quiet, self.walk_share, sentence) for sentence, quiet in walked[:-1])
         return max(WALK_TAIL_SHARE, 1 - between / ROUND_SECONDS)
 
     @property
@@ -623,6 +641,15 @@ class RoutinePlan:
         least = WALK_TAIL_MIN_SECONDS if self.walk_share >= 1 else SHORT_WALK_TAIL_MIN_SECONDS
         return replace(self.round_hold, min_s=min(self.round_hold.min_s, least))
 
+    def walk_tail_hold_at(self, ms: int) -> HoldSpec:
+        """``walk_tail_hold``, or from 30 minutes at least the quiet written after the walk-through's last place:
+        the strokes between the toes take their time (read 103: 13 s was too little). Shorter routines, whose
+        places are quicker too (``walk_share``), keep the round's floor."""
+        spec = self.walk_tail_hold
+        if not self.varies_rhythm:
+            return spec
+        return replace(spec, min_s=max(spec.min_s, ms / 1000))
+
     @property
     def walk_share(self) -> float:
         """The share of a walk-through's written quiet between places that this routine gives them."""
@@ -635,8 +662,10 @@ class RoutinePlan:
         """The quiet between a walk-through's places: at least ``ms`` (a toe needs it), or its share under 30 minutes
         (``walk_share``); longer if there is room."""
         seconds = place_quiet_seconds(ms, self.walk_share, sentence)
-        # A held count of breaths gives way little: the next place ("And let go") comes when the count ends.
-        return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * (1.1 if HELD_COUNT.search(sentence) else 1.5))
+        # A held count of breaths gives way little: the next place ("And let go") comes when the count ends; nor
+        # does the quiet for an answer.
+        held = HELD_COUNT.search(sentence) or ASKS.search(sentence)
+        return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * (1.1 if held else 1.5))
 
     def hands_break_after(self, number: int, steps: int) -> bool:
         """Whether the giver (solo: the listener) shakes out their hands after step ``number`` of ``steps``."""
@@ -762,8 +791,10 @@ class RoutinePlan:
                 # at the change of feet (or the closing) follows soon enough.
                 quiet_finish = phase == "finish" and not partner and self.compact
                 for round_number in range(1, rounds + 1):
-                    # A round's watch line comes after its walk-through's places, its receiver line before them.
+                    # A round's watch line comes after its walk-through's places, its receiver line after the first
+                    # (read 103: said before them, the giver's next words cut it off); both wait for the places.
                     since_watch += walks[round_number - 1]
+                    since_receiver += walks[round_number - 1]
                     check_in = not self.mini and round_number in asks and not quiet_finish
                     # The change of feet and the closing speak to the receiver anyway: spare the foot's last step
                     # (less so beyond an hour, where the last step alone runs three minutes or more).
@@ -782,7 +813,7 @@ class RoutinePlan:
                         since_last = []
                     elif watching and not still:
                         since_last.append((number - 1, round_number - 1, since_watch))
-                    since_receiver += round_seconds + walks[round_number - 1]
+                    since_receiver += round_seconds
                     since_watch += round_seconds
                     step_rounds.append(Round(round_number, check_in, receiver, watch))
                 plan.append(StepPlan(technique, number, pass_number, tuple(step_rounds), phase))
