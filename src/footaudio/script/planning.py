@@ -29,9 +29,10 @@ SHORT_WALK_SHARE = 0.75
 """Under 30 minutes (``VARIED_RHYTHM_FROM_MINUTES``) a walk-through's places get this share of their written
 quiet (``[12s]``: 9 s): a shorter routine moves through the toes sooner."""
 
-HELD_COUNT = re.compile(r"\bbreaths?\b", re.IGNORECASE)
-"""A walk-through's place that holds for a count of breaths ("hold it there, steady, for three calm breaths.
-[20s] And let go"): its quiet is not drawn out (``LONG_WALK_SHARE``)."""
+HELD_COUNT = re.compile(r"\bbreaths\b", re.IGNORECASE)
+"""A point held for a count of breaths ("hold it there, steady, for three calm breaths"): in a walk-through's place
+its quiet is not drawn out (``LONG_WALK_SHARE``); in a one-sentence cue it gets ``breaths_hold`` ("for a breath" is
+a pause, not a count)."""
 
 LONG_WALK_SHARE = 1.25
 """From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) a walk-through's places get more than their written
@@ -432,6 +433,17 @@ class RoutinePlan:
             return self.round_hold
         # Not much more: after the release, idle hands wait for the next cue (read 95: 33 s after one hold).
         return HoldSpec(self.round_hold.weight, BREATHS_HOLD_SECONDS, BREATHS_HOLD_SECONDS + 8)
+
+    @staticmethod
+    def holds_breaths(cue: str) -> bool:
+        """Whether a cue holds a point for a count of breaths (``HELD_COUNT``): its quiet is ``breaths_hold``."""
+        return bool(HELD_COUNT.search(cue))
+
+    @staticmethod
+    def walks_a_line(cue: str) -> bool:
+        """Whether a cue of a sequence walks a line of the arch in full ("walk the middle line"): its quiet is
+        ``line_hold``."""
+        return " line" in cue and "walk" in cue
 
     @property
     def notice_hold(self) -> HoldSpec:
