@@ -319,14 +319,16 @@ def test_solo_feet_roll_on_a_ball_before_the_lotion_or_after_wiping_the_sole(pre
             first = next(k for k, item in enumerate(items) if item.step.startswith("right-") and item.check_in)
             question = next(item.text for item in items[first:] if item.kind == "speech")
             assert re.search(r"\b(ball|sole)\b", question), question
-            # Then time to bring the foot up and warm the lotion (8 s), and, in a short routine's one sentence, to
-            # spread it before any deeper work (16 s or more; read 103: 6 s and 12 s).
+            # Then, in a short routine, time to warm the lotion as the foot rolls on (6 s), and, crossing the foot, to
+            # spread it before any deeper work (18 s or more; read 103: 12 s; read 104: 8 s to cross and warm).
             for foot in ("right-", "left-") if minutes < 15 else ():
                 warm = [k for k, item in enumerate(items) if item.step.startswith(foot) and "-warm-" in item.step]
                 said_warm = [k for k in warm if items[k].kind == "speech" and "lotion" in items[k].text]
                 up, spread = said_warm[0], next(k for k in warm if k > said_warm[0] and items[k].kind == "speech")
-                assert quiet_after(items, up) >= 8000, items[up].text
-                assert quiet_after(items, spread) >= 16_000, items[spread].text
+                assert re.search(r"\broll", items[up].text, re.I), items[up].text
+                assert quiet_after(items, up) >= 6000, items[up].text
+                assert re.search(r"\bknee\b.*\bspread\b", items[spread].text), items[spread].text
+                assert quiet_after(items, spread) >= 18_000, items[spread].text
 
 
 def test_a_slower_voice_drops_the_ball_first_in_a_short_solo_routine():

@@ -41,9 +41,9 @@ quiet (``[12s]``: 15 s): time for a beginner to follow each toe by ear."""
 LINE_HOLD_SECONDS = 14
 """Short routines from 10 minutes: the least quiet after a cue to walk a line of the arch in full (``line_hold``)."""
 
-SPREAD_HOLD_SECONDS = 16
-"""Solo: the least quiet for the strokes that spread the lotion after the ball (``spread_hold``; read 103: 12 s
-was too little to cover and warm a foot before firm work)."""
+SPREAD_HOLD_SECONDS = 18
+"""Solo: the least quiet for the strokes that spread the lotion after the ball, the foot crossed over the knee as
+they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
