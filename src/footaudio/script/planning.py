@@ -459,20 +459,21 @@ class RoutinePlan:
 
     @property
     def still_hold(self) -> HoldSpec:
-        """The stillness that ends a foot: long enough to feel it (12 s or more from 6 minutes, 15 s from 15, 20 s
+        """The stillness that ends a foot: long enough to feel it (10 s or more from 6 minutes, 15 s from 15, 20 s
         from 30)."""
         if self.short:
             return self.round_hold
         if self.settings.minutes < COMPACT_BELOW_MINUTES:
-            # "Stay there for a few breaths": 12 s, taken from the glides before it (``finish_hold``).
-            return replace(self.round_hold, min_s=12)
+            # "Stay there for a few breaths": 10 s; the glides before it as long (``finish_hold``; read 105: 8 s of
+            # glides, then 12 s still, ended each foot in a hurry).
+            return replace(self.round_hold, min_s=10)
         return HoldSpec(1.2, 20 if self.settings.minutes >= 30 else 15, ROUND_HOLD_MAX_SECONDS)
 
     @property
     def finish_hold(self) -> HoldSpec:
         """The glides that end a foot when no question follows them (solo under 15 minutes): shorter than a
         step's first hold, so the stillness after them gets its breaths."""
-        return HoldSpec(self.first_hold.weight, 8, FIRST_HOLD_SECONDS[1])
+        return HoldSpec(self.first_hold.weight, 10, FIRST_HOLD_SECONDS[1])
 
     @property
     def settle_hold(self) -> HoldSpec:
