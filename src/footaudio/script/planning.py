@@ -405,7 +405,7 @@ class RoutinePlan:
     def round_hold(self) -> HoldSpec:
         """Hold in which one round of a step is done."""
         minutes = self.settings.minutes
-        low = 3 if self.mini else 4 if self.short else 8 if minutes < 15 else 10 if minutes < 45 else 12
+        low = 3 if self.mini else 4 if self.short else 8 if minutes < 15 else 9.5 if minutes < 45 else 12
         return HoldSpec(1.0, low, ROUND_HOLD_MAX_SECONDS)
 
     @property
@@ -504,8 +504,8 @@ class RoutinePlan:
 
     @property
     def thanks_hold(self) -> HoldSpec:
-        """Partner closing: quiet to thank each other and say what felt good (20 to 30 s)."""
-        return HoldSpec(0.4, 20, 30)
+        """Partner closing: quiet to thank each other and say what felt good (18 to 30 s)."""
+        return HoldSpec(0.4, 18, 30)
 
     def after_walk(self, walked: list[tuple[str, int]]) -> float:
         """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
