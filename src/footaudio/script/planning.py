@@ -435,6 +435,12 @@ class RoutinePlan:
         return HoldSpec(self.round_hold.weight, BREATHS_HOLD_SECONDS, BREATHS_HOLD_SECONDS + 8)
 
     @staticmethod
+    def asks(sentence: str) -> bool:
+        """Whether a walk-through's place has the giver ask something (``ASKS``): its quiet is for the answer, and the
+        question is a check-in."""
+        return bool(ASKS.search(sentence))
+
+    @staticmethod
     def holds_breaths(cue: str) -> bool:
         """Whether a cue holds a point for a count of breaths (``HELD_COUNT``): its quiet is ``breaths_hold``."""
         return bool(HELD_COUNT.search(cue))
