@@ -270,7 +270,7 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
             assert [item.text for item in said] == [
                 ("If the receiver is" if mode == "partner" else "If you are")
                 + (" pregnant or take" if mode == "solo" else " pregnant or takes")
-                + " blood thinners, stop here, and choose a light routine instead."
+                + " blood thinners, ask a doctor or midwife first, and choose a light routine."
             ]
             continue
         if pressure != "firm":
