@@ -421,8 +421,8 @@ class RoutinePlan:
 
     @property
     def spread_hold(self) -> HoldSpec:
-        """Solo: the strokes that spread the lotion after the ball, before the first step of the main work (12 s or
-        more; read 95: 8 s was a token warm-up)."""
+        """Solo: the strokes that spread the lotion after the ball, before the first step of the main work
+        (``SPREAD_HOLD_SECONDS`` or more; read 95: 8 s was a token warm-up)."""
         return replace(self.round_hold, min_s=max(self.round_hold.min_s, SPREAD_HOLD_SECONDS))
 
     @property
@@ -454,7 +454,7 @@ class RoutinePlan:
     @property
     def notice_hold(self) -> HoldSpec:
         """Solo under 15 minutes: the rest of a round whose awareness prompt has no cue after it (the prompt's own
-        quiet to notice comes first, so the two together still run 12 s or more)."""
+        quiet to notice comes first, so the two together still run 10 s or more)."""
         return replace(self.round_hold, min_s=min(self.round_hold.min_s, 4))
 
     @property
@@ -685,7 +685,7 @@ class RoutinePlan:
         seconds = place_quiet_seconds(ms, self.walk_share, sentence)
         # A held count of breaths gives way little: the next place ("And let go") comes when the count ends; nor
         # does the quiet for an answer.
-        held = HELD_COUNT.search(sentence) or ASKS.search(sentence)
+        held = self.holds_breaths(sentence) or self.asks(sentence)
         return HoldSpec(seconds / ROUND_SECONDS, seconds, seconds * (1.1 if held else 1.5))
 
     def hands_break_after(self, number: int, steps: int) -> bool:
