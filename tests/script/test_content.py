@@ -320,17 +320,22 @@ def test_solo_feet_roll_on_a_ball_before_the_lotion_or_after_wiping_the_sole(pre
             first = next(k for k, item in enumerate(items) if item.step.startswith("right-") and item.check_in)
             question = next(item.text for item in items[first:] if item.kind == "speech")
             assert re.search(r"\b(ball|sole)\b", question), question
-            # Then, in a short routine, time to cross the foot and warm the lotion (10 s), and to spread it before any
-            # deeper work (18 s or more; read 103: 12 s; read 104: 8 s to cross and warm; read 106: 6 s to warm it
-            # while the foot rolled; read 109: the lotion came before the leg was crossed).
+            # Then, in a short routine: the prompt on the ball, with its quiet, while the foot still rolls (read 112:
+            # joined to the move off the ball, the check-in sound marked a move of the leg); the foot crossed over the
+            # knee and the lotion warmed, in a line of its own with time to do it (6 s; read 109: the lotion came
+            # before the leg was crossed); and the lotion spread before any deeper work (15 s or more; read 103: 12 s).
             for foot in ("right-", "left-") if minutes < 15 else ():
                 warm = [k for k, item in enumerate(items) if item.step.startswith(foot) and "-warm-" in item.step]
-                said_warm = [k for k in warm if items[k].kind == "speech" and "lotion" in items[k].text]
-                up, spread = said_warm[0], next(k for k in warm if k > said_warm[0] and items[k].kind == "speech")
+                check = next(k for k in warm if items[k].check_in)
+                prompt = next(k for k in warm if k > check and items[k].kind == "speech")
+                assert not re.search(r"\b(knee|lotion)\b", items[prompt].text), items[prompt].text
+                assert quiet_after(items, prompt) >= 6_000, items[prompt].text
+                up = next(k for k in warm if k > prompt and items[k].kind == "speech")
+                spread = next(k for k in warm if k > up and items[k].kind == "speech")
                 assert re.search(r"\bcross\b.*\bknee\b.*\blotion\b", items[up].text, re.I), items[up].text
-                assert quiet_after(items, up) >= 10_000, items[up].text
+                assert quiet_after(items, up) >= 6_000, items[up].text
                 assert re.search(r"\bspread\b", items[spread].text, re.I), items[spread].text
-                assert quiet_after(items, spread) >= 18_000, items[spread].text
+                assert quiet_after(items, spread) >= 15_000, items[spread].text
 
 
 def test_a_slower_voice_drops_the_ball_first_in_a_short_solo_routine():

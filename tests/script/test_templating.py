@@ -6,7 +6,7 @@ import pytest
 
 from footaudio import Settings, TemplateError, build_script
 from footaudio.script.ssml import Hold, Sound
-from footaudio.script.templating import Wording, render_ssml, spoken_length
+from footaudio.script.templating import NOW_SPACING, Wording, render_ssml, spoken_length
 
 
 def test_same_settings_and_seed_give_the_identical_script():
@@ -179,6 +179,24 @@ def test_the_receiver_is_turned_to_in_more_than_one_way():
     ]
 
 
+def test_a_leading_now_is_not_heard_again_within_a_few_sentences():
+    # Read 112: about 20 sentences an hour opened with "Now". One said within NOW_SPACING sentences of the last
+    # drops it; "Now and then" and "Now that" keep it, and so does a sentence whose shorter form was said already.
+    wording = Wording(Settings(mode="solo", minutes=30))
+    assert wording.address("self", "Now cross your leg.") == "Now cross your leg."
+    assert wording.address("self", "Now the middle toe: a stroke to the tip.") == "The middle toe: a stroke to the tip."
+    assert wording.address("self", "Now and then, glide back.") == "Now and then, glide back."
+    assert wording.address("self", "Now that the foot is warm, go deeper.") == "Now that the foot is warm, go deeper."
+    wording.address("self", "Rest.")
+    assert wording.address("self", "Now rest.") == "Now rest."
+    for number in range(NOW_SPACING - 1):
+        wording.address("self", f"Breathe {number}.")
+    assert wording.address("self", "Now, slowly, lift it.") == "Slowly, lift it."
+    for number in range(NOW_SPACING):
+        wording.address("self", f"Glide {number}.")
+    assert wording.address("self", "Now lift it.") == "Now lift it."
+
+
 def test_the_giver_is_turned_back_to_in_more_than_one_way():
     # Read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong. Back from the receiver, every third naming
     # is "Now, giver, ..." from 30 minutes (a leading "Now" is not said twice); a sentence opening with "Then"
@@ -187,6 +205,10 @@ def test_the_giver_is_turned_back_to_in_more_than_one_way():
     said = []
     texts = ("Walk the next line.", "Ask: is this okay?", "Now circle the other way.", "Then press once more.")
     for text in (*texts, "Rest.", "Now glide back.", "Rest."):
+        if text == "Rest." and said[-1].startswith("Giver, now"):
+            # (A leading "Now" comes at most once in NOW_SPACING sentences: see the test below.)
+            for number in range(NOW_SPACING):
+                wording.address("both", f"Breathe {number}.")
         wording.address("receiver", "Let your foot grow heavy.")
         said.append(wording.address("giver", text))
     assert said == [

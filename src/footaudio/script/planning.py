@@ -43,7 +43,8 @@ LINE_HOLD_SECONDS = 14
 
 SPREAD_HOLD_SECONDS = 18
 """Solo: the least quiet for the strokes that spread the lotion after the ball, the foot crossed over the knee as
-they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work)."""
+they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work). Under 15
+minutes 15 s: the foot crossed and the lotion warmed in a pause of their own before (read 112)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
@@ -423,7 +424,8 @@ class RoutinePlan:
     def spread_hold(self) -> HoldSpec:
         """Solo: the strokes that spread the lotion after the ball, before the first step of the main work
         (``SPREAD_HOLD_SECONDS`` or more; read 95: 8 s was a token warm-up)."""
-        return replace(self.round_hold, min_s=max(self.round_hold.min_s, SPREAD_HOLD_SECONDS))
+        least = SPREAD_HOLD_SECONDS - (3 if self.compact else 0)
+        return replace(self.round_hold, min_s=max(self.round_hold.min_s, least))
 
     @property
     def breaths_hold(self) -> HoldSpec:
@@ -499,7 +501,7 @@ class RoutinePlan:
     def closing_hold(self) -> HoldSpec:
         """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
         if self.settings.minutes >= 30:
-            return HoldSpec(0.6, 22, 45)
+            return HoldSpec(0.6, 20, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:

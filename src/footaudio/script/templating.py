@@ -66,6 +66,13 @@ GIVER_NAMES = ("Giver, ", "Giver, ", "Now, giver, ")
 """How a partner routine of 30 minutes or more turns back to the giver after a line for the receiver, in turn
 (read 79: a steady "Receiver, ..." then "Giver, ..." ping-pong)."""
 
+NOW_SPACING = 8
+"""A sentence keeps its opening "Now" only when none of the last 8 sentences opened with one (read 112: about 20
+"Now..." openers in an hour were heard as a tic); a closer one drops it ("Now the middle toe" -> "The middle toe")."""
+
+_NOW = re.compile(r"^Now,? (?!and then\b|that\b)")
+"""A sentence opening with "Now" that reads as well without it (not "Now and then", not "Now that ...")."""
+
 _GIVER_PLAIN_AFTER = frozenset(["then", "and", "if", "when", "as", "once"])
 """Sentences opening with one of these keep the plain name ("Now, giver, then ..." does not read)."""
 
@@ -109,6 +116,8 @@ class Wording:
         # From 30 minutes, where the names come often enough to be heard as a pattern.
         self._giver_turns = settings.minutes >= 30
         self._turns: dict[str, tuple[tuple[int, ...], int]] = {}
+        self._since_now = NOW_SPACING
+        self._mirrored: dict[str, list[int]] = {}
 
     def pick(self, options: Sequence[object]) -> object:
         """One of ``options``, chosen by the seed (repeats allowed)."""
@@ -135,6 +144,32 @@ class Wording:
         fresh = self.unused(options)
         chosen = set(self._random.sample(range(len(fresh)), min(max(count, 0), len(fresh))))
         return [option for index, option in enumerate(fresh) if index in chosen]
+
+    def mirrored(self, key: str, cues: Sequence[str | Sequence[str]], count: int, foot: int) -> list[str]:
+        """``count`` of a step's ``cues`` for ``foot`` (0: the first, 1: the second), kept in their written order.
+
+        A cue is a sentence or a pair, [first foot's wording, second foot's]. The first foot's cues are chosen by the
+        seed among those not said yet; the second foot gets the same ones where they are pairs, in their second
+        wording (CONTENT.md: the same sequence, mirrored; read 112: the receiver, asked to compare their feet, was
+        given other work on each), and cues not said yet for the rest. ``key`` names the step (its technique and pass).
+        """
+        count = max(count, 0)
+
+        def wording(index: int, second: bool) -> str:
+            cue = cues[index]
+            return cue if isinstance(cue, str) else cue[-1 if second else 0]
+
+        second = foot > 0 and key in self._mirrored
+        first_foot = self._mirrored.get(key, []) if second else []
+        kept = [index for index in first_foot if not isinstance(cues[index], str) and self._fresh(wording(index, True))]
+        kept = kept[:count]
+        others = [
+            index for index in range(len(cues)) if index not in first_foot and self._fresh(wording(index, second))
+        ]
+        chosen = sorted(kept + self._random.sample(others, min(count - len(kept), len(others))))
+        if not second:
+            self._mirrored[key] = chosen
+        return [wording(index, second) for index in chosen]
 
     def walk(self, cue: str | Sequence[str]) -> list[tuple[str, int]]:
         """A walk-through cue's sentences, each with the quiet after it in ms; ``[]`` for another cue.
@@ -222,6 +257,17 @@ class Wording:
             sentence = sentence[:1].upper() + sentence[1:]
         if role != "both":
             self._role = role
+        return self._thin_now(sentence)
+
+    def _thin_now(self, sentence: str) -> str:
+        """``sentence`` without its opening "Now" when another sentence opened with one a moment ago
+        (``NOW_SPACING``), unless the shorter sentence was said already."""
+        if _NOW.match(sentence) and self._since_now < NOW_SPACING:
+            rest = _NOW.sub("", sentence, count=1)
+            rest = rest[:1].upper() + rest[1:]
+            if self._fresh(rest):
+                sentence = self._remember(rest)
+        self._since_now = 0 if _NOW.match(sentence) else self._since_now + 1
         return sentence
 
     def _fresh(self, sentence: str) -> bool:
@@ -269,6 +315,11 @@ def _pace(cue: object) -> float:
 
 _DIRECT_OPENINGS = frozenset(["is", "are", "was", "do", "does", "should", "would", "how"])
 """Questions opening with these can be put to the receiver as they are."""
+
+
+def _first_wordings(cues: Sequence[str | Sequence[str]]) -> list[str]:
+    """Each cue's first foot's wording (a cue is a sentence, or a pair of wordings: see ``Wording.mirrored``)."""
+    return [cue if isinstance(cue, str) else cue[0] for cue in cues]
 
 
 def _direct_questions(questions: Sequence[str]) -> list[str]:
@@ -409,6 +460,7 @@ def render_ssml(settings: Settings, templates: Path | None = None, pace: float =
     environment.filters["random"] = wording.pick
     environment.filters["pace"] = _pace
     environment.filters["direct"] = _direct_questions
+    environment.filters["first_wordings"] = _first_wordings
     plan = RoutinePlan(settings, pace)
     context = {
         "settings": settings,
@@ -425,6 +477,7 @@ def render_ssml(settings: Settings, templates: Path | None = None, pace: float =
         "shuffle": wording.shuffle,
         "unused": wording.unused,
         "in_order": wording.in_order,
+        "mirrored": wording.mirrored,
         "turn": wording.turn,
         "walk": wording.walk,
         "hold": _hold,
