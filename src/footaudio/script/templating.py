@@ -70,8 +70,9 @@ NOW_SPACING = 8
 """A sentence keeps its opening "Now" only when none of the last 8 sentences opened with one (read 112: about 20
 "Now..." openers in an hour were heard as a tic); a closer one drops it ("Now the middle toe" -> "The middle toe")."""
 
-_NOW = re.compile(r"^Now,? (?!and then\b|that\b)")
-"""A sentence opening with "Now" that reads as well without it (not "Now and then", not "Now that ...")."""
+_NOW = re.compile(r"^Now,? (?!and then\b|that\b|the\b|a\b|an\b|this\b|each\b)")
+"""A sentence opening with "Now" that reads as well without it: not "Now and then", not "Now that ...", and not "Now
+the middle toe: ..." (read 113: without it, "The ball of this foot: small circles ..." had no verb)."""
 
 _GIVER_PLAIN_AFTER = frozenset(["then", "and", "if", "when", "as", "once"])
 """Sentences opening with one of these keep the plain name ("Now, giver, then ..." does not read)."""
@@ -231,6 +232,10 @@ class Wording:
         """
         sentence = self.say(*parts)
         if role in ("giver", "receiver") and (role != self._role or named) and sentence:
+            if sentence.startswith("And ") and " " in sentence[4:]:
+                # A place in a walk-through ("And let go, ...") named after a line for the receiver: "Giver, let go"
+                # (read 113 review: "Giver, and let go" does not read).
+                sentence = sentence[4:5].upper() + sentence[5:]
             first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
             name = f"{role.capitalize()}, "
