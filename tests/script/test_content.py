@@ -7,6 +7,7 @@ scripts/check_grid.py runs the same checks with the real engine.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from footaudio import Settings, build_script
 from footaudio.script.pacing import _RECEIVER_OPENING, _WATCH, _foot, _silent_run, check_pacing
 from footaudio.script.planning import RoutinePlan
+from footaudio.script.templating import render_ssml
 from footaudio.script.ssml import Mark, Speech, parse_ssml
 from footaudio.script.timeline import build_timeline
 from footaudio.script.views import as_text
@@ -831,3 +833,38 @@ def test_the_pacing_report_is_the_same_on_every_run():
     }
     assert len(reports) == 1, reports
     assert "most repeated" in reports.pop()
+
+
+def _spoken_as(text: str) -> str:
+    """A sentence as a cue was written: without the name it may have got, or a "Now" it may have lost."""
+    return re.sub(r"^(now, giver, |giver, |now )", "", text.lower()).rstrip(".")
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("mode", MODES)
+def test_the_second_foot_gets_the_first_foots_cues_in_other_words(tmp_path, mode, pressure):
+    # Read 112: the receiver, asked to compare their feet, had been given other work on each (the rim of the right heel,
+    # palm presses on the left). CONTENT.md: the same sequence on the second foot, mirrored. A cue written as a pair is
+    # said on the second foot in its second wording wherever the first foot said it; from 45 minutes, where the second
+    # foot's rounds fall in another order, it may have a cue fewer in a step.
+    (tmp_path / "routine.ssml.j2").write_text(
+        '{% from "techniques/" ~ pressure ~ ".ssml.j2" import techniques with context %}{{ techniques | tojson }}'
+    )
+    for minutes, least in ((20, 1.0), (30, 1.0), (60, 0.75)):
+        said = missed = 0
+        for seed in (1, 2, 3):
+            settings = Settings(minutes=minutes, mode=mode, pressure=pressure, seed=seed)
+            techniques = json.loads(render_ssml(settings, tmp_path))
+            pairs = [cue for t in techniques if not t.get("sequence") for cue in t["cues"] if isinstance(cue, list)]
+            items = planned(settings)[1].items
+            right, left = (
+                {_spoken_as(item.text) for item in items if item.kind == "speech" and item.step.startswith(foot)}
+                for foot in ("right-", "left-")
+            )
+            for first, second in pairs:
+                assert _spoken_as(first) != _spoken_as(second), first
+                if _spoken_as(first) in right:
+                    said += 1
+                    missed += _spoken_as(second) not in left
+        assert said >= 6, (minutes, said)
+        assert said - missed >= least * said, (minutes, said, missed)

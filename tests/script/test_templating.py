@@ -322,3 +322,25 @@ def test_a_techniques_own_watch_lines_are_said_before_the_signs_that_fit_any_ste
     first_own = min(k for k, text in enumerate(said) if any(text.endswith(line[1:]) for line in own))
     later = [text for text in said[first_own + 1 :] if re.search(r"\b(watch|ease off)\b", text, re.I)]
     assert [text for text in later if not any(text.endswith(line[1:]) for line in own)], said
+
+
+def test_the_second_foot_says_the_first_foots_pairs_in_their_second_wording():
+    # A cue is a sentence or a pair [first foot's wording, second foot's]. The second foot gets the first foot's pairs in
+    # their second wording, and, for a sentence it cannot say again, another cue not said yet; all in written order.
+    cues = [["A one.", "A two."], "B.", ["C one.", "C two."], ["D one.", "D two."], "E.", ["F one.", "F two."]]
+    for seed in range(1, 9):
+        wording = Wording(Settings(seed=seed))
+        first = wording.mirrored("step", cues, 3, 0)
+        assert len(first) == 3 and first == sorted(first, key=lambda cue: "ABCDEF".index(cue[0]))
+        for sentence in first:
+            wording.say([sentence])
+        second = wording.mirrored("step", cues, 3, 1)
+        assert len(second) == 3 and second == sorted(second, key=lambda cue: "ABCDEF".index(cue[0]))
+        assert not set(first) & set(second)
+        for sentence in first:
+            if sentence.endswith(" one."):
+                assert sentence.replace(" one.", " two.") in second, (first, second)
+        # A second foot with fewer cue rounds keeps the first of the mirrored ones.
+        fewer = Wording(Settings(seed=seed))
+        pairs_first = [cue for cue in fewer.mirrored("step", cues, 4, 0) if cue.endswith(" one.")]
+        assert fewer.mirrored("step", cues, 1, 1) == [pairs_first[0].replace(" one.", " two.")]
