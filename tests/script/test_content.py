@@ -19,8 +19,8 @@ import pytest
 from footaudio import Settings, build_script
 from footaudio.script.pacing import _RECEIVER_OPENING, _WATCH, _foot, _silent_run, check_pacing
 from footaudio.script.planning import RoutinePlan
-from footaudio.script.templating import render_ssml
 from footaudio.script.ssml import Mark, Speech, parse_ssml
+from footaudio.script.templating import render_ssml
 from footaudio.script.timeline import build_timeline
 from footaudio.script.views import as_text
 from footaudio.settings import MAX_MINUTES

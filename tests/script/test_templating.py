@@ -325,8 +325,8 @@ def test_a_techniques_own_watch_lines_are_said_before_the_signs_that_fit_any_ste
 
 
 def test_the_second_foot_says_the_first_foots_pairs_in_their_second_wording():
-    # A cue is a sentence or a pair [first foot's wording, second foot's]. The second foot gets the first foot's pairs in
-    # their second wording, and, for a sentence it cannot say again, another cue not said yet; all in written order.
+    # A cue is a sentence or a pair [first foot's wording, second foot's]. The second foot gets the first foot's pairs
+    # in their second wording, and, for a sentence it cannot say again, another cue not said yet; all in written order.
     cues = [["A one.", "A two."], "B.", ["C one.", "C two."], ["D one.", "D two."], "E.", ["F one.", "F two."]]
     for seed in range(1, 9):
         wording = Wording(Settings(seed=seed))
