@@ -501,7 +501,7 @@ class RoutinePlan:
     def closing_hold(self) -> HoldSpec:
         """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
         if self.settings.minutes >= 30:
-            return HoldSpec(0.6, 20, 45)
+            return HoldSpec(0.6, 18, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:

@@ -232,10 +232,11 @@ class Wording:
         """
         sentence = self.say(*parts)
         if role in ("giver", "receiver") and (role != self._role or named) and sentence:
-            if sentence.startswith("And ") and " " in sentence[4:]:
+            joined = re.match(r"(And|Then) (?=\S+ )", sentence)
+            if joined:
                 # A place in a walk-through ("And let go, ...") named after a line for the receiver: "Giver, let go"
-                # (read 113 review: "Giver, and let go" does not read).
-                sentence = sentence[4:5].upper() + sentence[5:]
+                # (this stop's review and read 114: "Giver, and let go", "Giver, then release it" do not read).
+                sentence = sentence[joined.end() :][:1].upper() + sentence[joined.end() + 1 :]
             first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
             name = f"{role.capitalize()}, "
