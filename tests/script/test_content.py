@@ -272,9 +272,7 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
             assert [item.text for item in said] == [
                 ("If the receiver is" if mode == "partner" else "If you are")
                 + (" pregnant or take" if mode == "solo" else " pregnant or takes")
-                + " blood thinners, this routine is not for today; check with "
-                + ("your" if mode == "solo" else "their")
-                + " doctor or midwife first."
+                + " blood thinners, ask a doctor or midwife before using this routine."
             ]
             continue
         if pressure != "firm":
@@ -558,7 +556,7 @@ def test_the_second_foot_takes_up_what_the_receiver_said_at_the_change_of_feet(p
     question = next(item.text for item in items[asked:] if item.kind == "speech")
     assert re.search(r"next foot|change", question), question
     second = [item.text for item in items if item.step.startswith("left-1-") and item.kind == "speech"]
-    assert any("your partner just said" in text for text in second[:3]), second
+    assert any(re.search(r"your partner just (said|asked)", text) for text in second[:3]), second
 
 
 SPOKEN_QUESTION = re.compile(
