@@ -43,8 +43,10 @@ LINE_HOLD_SECONDS = 14
 
 SPREAD_HOLD_SECONDS = 18
 """Solo: the least quiet for the strokes that spread the lotion after the ball, the foot crossed over the knee as
-they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work). Under 15
-minutes 15 s: the foot crossed and the lotion warmed in a pause of their own before (read 112)."""
+they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work)."""
+
+COMPACT_SPREAD_HOLD_SECONDS = 15
+"""The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
@@ -423,8 +425,9 @@ class RoutinePlan:
     @property
     def spread_hold(self) -> HoldSpec:
         """Solo: the strokes that spread the lotion after the ball, before the first step of the main work
-        (``SPREAD_HOLD_SECONDS`` or more; read 95: 8 s was a token warm-up)."""
-        least = SPREAD_HOLD_SECONDS - (3 if self.compact else 0)
+        (``SPREAD_HOLD_SECONDS`` or more, ``COMPACT_SPREAD_HOLD_SECONDS`` under 15 minutes; read 95: 8 s was a token
+        warm-up)."""
+        least = COMPACT_SPREAD_HOLD_SECONDS if self.compact else SPREAD_HOLD_SECONDS
         return replace(self.round_hold, min_s=max(self.round_hold.min_s, least))
 
     @property

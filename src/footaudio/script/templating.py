@@ -74,6 +74,10 @@ _NOW = re.compile(r"^Now,? (?!and then\b|that\b|the\b|a\b|an\b|this\b|each\b)")
 """A sentence opening with "Now" that reads as well without it: not "Now and then", not "Now that ...", and not "Now
 the middle toe: ..." (read 113: without it, "The ball of this foot: small circles ..." had no verb)."""
 
+_JOINED = re.compile(r"(And|Then) (?=\S+ )")
+"""A walk-through's place that joins on to the one before ("And let go, ..."): named after a line for the receiver,
+it drops the joining word ("Giver, let go, ..."; this stop's review and read 114: "Giver, and let go" does not read)."""
+
 _GIVER_PLAIN_AFTER = frozenset(["then", "and", "if", "when", "as", "once"])
 """Sentences opening with one of these keep the plain name ("Now, giver, then ..." does not read)."""
 
@@ -232,10 +236,8 @@ class Wording:
         """
         sentence = self.say(*parts)
         if role in ("giver", "receiver") and (role != self._role or named) and sentence:
-            joined = re.match(r"(And|Then) (?=\S+ )", sentence)
+            joined = _JOINED.match(sentence)
             if joined:
-                # A place in a walk-through ("And let go, ...") named after a line for the receiver: "Giver, let go"
-                # (this stop's review and read 114: "Giver, and let go", "Giver, then release it" do not read).
                 sentence = sentence[joined.end() :][:1].upper() + sentence[joined.end() + 1 :]
             first = sentence.split(" ", 1)[0]
             keep = first in ("I", "I'm") or (first[:1].isupper() and first[1:2].isupper())
