@@ -12,13 +12,14 @@ import os
 import re
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from footaudio import Settings, build_script
 from footaudio.script.pacing import _RECEIVER_OPENING, _WATCH, _foot, _silent_run, check_pacing
-from footaudio.script.planning import RoutinePlan
+from footaudio.script.planning import COMPACT_SPREAD_HOLD_SECONDS, RoutinePlan
 from footaudio.script.ssml import Mark, Speech, parse_ssml
 from footaudio.script.templating import render_ssml
 from footaudio.script.timeline import build_timeline
@@ -272,7 +273,9 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
             assert [item.text for item in said] == [
                 ("If the receiver is" if mode == "partner" else "If you are")
                 + (" pregnant or take" if mode == "solo" else " pregnant or takes")
-                + " blood thinners, ask a doctor or midwife before using this routine."
+                + " blood thinners, "
+                + ("they should check with their doctor" if mode == "partner" else "check with your doctor")
+                + " before using this routine."
             ]
             continue
         if pressure != "firm":
@@ -291,6 +294,12 @@ def test_a_long_routine_keeps_a_blanket_at_hand_before_the_first_foot(pressure):
         items = planned(Settings(minutes=minutes, mode=mode, pressure=pressure))[1].items
         first_foot = next(k for k, item in enumerate(items) if item.step.startswith("right-"))
         assert any("blanket" in (item.text or "") for item in items[:first_foot]), (mode, minutes)
+        if mode == "partner":
+            # Laid over the legs as the receiver settles (reads 117 and 118: at the change of feet it had 4 to 6 s).
+            assert any(
+                re.search(r"\b(lay|spread) the blanket over", item.text or "", re.I) for item in items[:first_foot]
+            )
+            assert not [item.text for item in items if item.step == "switch-feet" and "blanket" in (item.text or "")]
 
 
 ON_A_BALL = re.compile(r"\b(on|over|off) the (small )?ball\b(?! of)", re.IGNORECASE)
@@ -324,8 +333,9 @@ def test_solo_feet_roll_on_a_ball_before_the_lotion_or_after_wiping_the_sole(pre
             assert re.search(r"\b(ball|sole)\b", question), question
             # Then, in a short routine: the prompt on the ball, with its quiet, while the foot still rolls (read 112:
             # joined to the move off the ball, the check-in sound marked a move of the leg); the foot crossed over the
-            # knee and the lotion warmed, in a line of its own with time to do it (6 s; read 109: the lotion came
-            # before the leg was crossed); and the lotion spread before any deeper work (15 s or more; read 103: 12 s).
+            # knee and the lotion warmed, in a line of its own with time to do it (8 s; read 109: the lotion came
+            # before the leg was crossed; reads 117 and 118: 6 s was too little); and the lotion spread before any
+            # deeper work (12 s or more, read 117).
             for foot in ("right-", "left-") if minutes < 15 else ():
                 warm = [k for k, item in enumerate(items) if item.step.startswith(foot) and "-warm-" in item.step]
                 check = next(k for k in warm if items[k].check_in)
@@ -335,9 +345,9 @@ def test_solo_feet_roll_on_a_ball_before_the_lotion_or_after_wiping_the_sole(pre
                 up = next(k for k in warm if k > prompt and items[k].kind == "speech")
                 spread = next(k for k in warm if k > up and items[k].kind == "speech")
                 assert re.search(r"\bcross\b.*\bknee\b.*\blotion\b", items[up].text, re.I), items[up].text
-                assert quiet_after(items, up) >= 6_000, items[up].text
+                assert quiet_after(items, up) >= 8_000, items[up].text
                 assert re.search(r"\bspread\b", items[spread].text, re.I), items[spread].text
-                assert quiet_after(items, spread) >= 15_000, items[spread].text
+                assert quiet_after(items, spread) >= COMPACT_SPREAD_HOLD_SECONDS * 1000, items[spread].text
 
 
 def test_a_slower_voice_drops_the_ball_first_in_a_short_solo_routine():
@@ -459,17 +469,20 @@ def first_lines_of_check_ins(timeline) -> list[str]:
 @pytest.mark.parametrize("minutes", [20, 30, 60, 90])
 @pytest.mark.parametrize("pressure", PRESSURES)
 def test_the_check_in_sound_comes_only_before_a_question(pressure, minutes):
-    checks = first_lines_of_check_ins(planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1])
+    timeline = planned(Settings(minutes=minutes, mode="partner", pressure=pressure))[1]
+    checks = first_lines_of_check_ins(timeline)
     # A check-in that is not a question says how the giver asks or checks (in their own words), or invites
     # the receiver to say; a look is a question the giver answers by looking ("Is your partner's face calm?").
     asking = re.compile(r"\b(ask|find out|check)\b|^(Receiver|If you're receiving), ", re.I)
     # (The first check-in says what stop means just before its sound; its question follows the sound.)
     assert [text for text in checks if "?" not in text and not asking.search(text)] == []
     # Not every one is the giver's scripted "Ask: ...": some are in the giver's own words or a look, some go to
-    # the receiver. Up to an hour, at most a third are scripted ("Ask: ", "Ask quietly: ", "Ask your partner: ");
-    # beyond it the once-a-routine lines run out.
+    # the receiver. Up to an hour, at most a third of all check-ins (those with the sound, and the looks) are scripted
+    # ("Ask: ", "Ask quietly: ", "Ask your partner: "); beyond it the once-a-routine lines run out.
     scripted = [text for text in checks if re.match(r"^(Giver, )?ask( your partner| quietly)?:", text, re.I)]
-    assert len(scripted) <= (len(checks) / 3 if minutes <= 60 else 0.7 * len(checks)), scripted
+    looks = [item for item in timeline.items if item.kind == "speech" and item.check_in]
+    every = len(checks) + len(looks)
+    assert len(scripted) <= (every / 3 if minutes <= 60 else 0.7 * every), scripted
 
 
 @pytest.mark.parametrize("minutes", [20, 30, 60, 90])
@@ -556,7 +569,7 @@ def test_the_second_foot_takes_up_what_the_receiver_said_at_the_change_of_feet(p
     question = next(item.text for item in items[asked:] if item.kind == "speech")
     assert re.search(r"next foot|change", question), question
     second = [item.text for item in items if item.step.startswith("left-1-") and item.kind == "speech"]
-    assert any(re.search(r"your partner just (said|asked)", text) for text in second[:3]), second
+    assert any(re.search(r"your partner (just )?(said|asked)", text) for text in second[:3]), second
 
 
 SPOKEN_QUESTION = re.compile(
@@ -868,3 +881,55 @@ def test_the_second_foot_gets_the_first_foots_cues_in_other_words(tmp_path, mode
                     missed += _spoken_as(second) not in left
         assert said >= 6, (minutes, said)
         assert said - missed >= least * said, (minutes, said, missed)
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+@pytest.mark.parametrize("minutes", (20, 30, 60))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_step_does_not_ask_aloud_twice_within_a_minute(pressure, minutes, seed):
+    # Reads 114 to 118: "does the ball of the foot feel good?" and, 51 s later, "does it still feel pleasant on the
+    # ball of the foot?". A check-in due within a minute of a question in words is a look (no sound, no question
+    # for the receiver to answer).
+    items = planned(Settings(minutes=minutes, mode="partner", pressure=pressure, seed=seed))[1].items
+    asked = [item for item in items if item.kind == "sound" and item.sound == "check-in" and "-" in item.step]
+    close = [
+        (first.step, round((second.start_ms - first.start_ms) / 1000, 1))
+        for first, second in pairwise(asked)
+        if first.step == second.step and second.start_ms - first.start_ms < 60_000
+    ]
+    assert close == []
+    looks = [item for item in items if item.kind == "speech" and item.check_in and item.step.startswith("right-")]
+    assert looks and all("?" in item.text for item in looks)
+
+
+def test_medium_pressure_kneads_the_sole_with_the_thumbs():
+    # Read 118: "kneading the sole" was palm pressing; the brief lists kneading for medium pressure.
+    for mode in MODES:
+        said = instructions_by_step(planned(Settings(minutes=30, mode=mode, pressure="medium"))[1])
+        kneading = " ".join(said["right-2-main-kneading"])
+        assert re.search(r"\bthumbs\b", kneading) and re.search(r"\bknead", kneading, re.I), kneading
+
+
+@pytest.mark.parametrize("pressure", PRESSURES)
+def test_a_short_solo_foot_ends_in_stillness_then_a_warm_word_with_quiet_of_its_own(pressure):
+    # Reads 117 and 118: 10 s for "hold it for a few breaths", and the warm word ran into the next chime (0.8 s).
+    items = planned(Settings(minutes=10, mode="solo", pressure=pressure))[1].items
+    for foot in ("right-", "left-"):
+        said = [
+            k
+            for k, item in enumerate(items)
+            if item.step.startswith(foot) and "-finish-" in item.step and item.kind == "speech"
+        ]
+        still, warm = said[-2], said[-1]
+        assert quiet_after(items, still) >= 12_000, items[still].text
+        assert quiet_after(items, warm) >= 3_000, items[warm].text
+
+
+def test_a_hand_placed_in_a_middle_instruction_gets_a_moment_before_it_moves():
+    # Read 118: "Rest the flat part of your fingers ... against the arch, with your wrist straight." then at once
+    # "Lean in gently, and move the fist ...".
+    items = planned(Settings(minutes=60, mode="partner", pressure="firm"))[1].items
+    placed = next(
+        k for k, item in enumerate(items) if item.kind == "speech" and item.text.startswith("Rest the flat part")
+    )
+    assert quiet_after(items, placed) >= 2_500

@@ -45,8 +45,12 @@ SPREAD_HOLD_SECONDS = 18
 """Solo: the least quiet for the strokes that spread the lotion after the ball, the foot crossed over the knee as
 they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work)."""
 
-COMPACT_SPREAD_HOLD_SECONDS = 15
-"""The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112)."""
+COMPACT_SPREAD_HOLD_SECONDS = 12
+"""The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112;
+read 117: 15 s, when that pause was too short, can be 12)."""
+
+COMPACT_STILL_HOLD_SECONDS = 12
+"""Solo under 15 minutes: the least stillness that ends a foot (``still_hold``)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
@@ -470,14 +474,15 @@ class RoutinePlan:
 
     @property
     def still_hold(self) -> HoldSpec:
-        """The stillness that ends a foot: long enough to feel it (10 s or more from 6 minutes, 15 s from 15, 20 s
-        from 30)."""
+        """The stillness that ends a foot: long enough to feel it (``COMPACT_STILL_HOLD_SECONDS`` or more from 6
+        minutes, 15 s from 15, 20 s from 30)."""
         if self.short:
             return self.round_hold
         if self.settings.minutes < COMPACT_BELOW_MINUTES:
-            # "Stay there for a few breaths": 10 s; the glides before it as long (``finish_hold``; read 105: 8 s of
-            # glides, then 12 s still, ended each foot in a hurry).
-            return replace(self.round_hold, min_s=10)
+            # "Stay there for a few breaths": 12 s, and the warm word after it has quiet of its own; the glides
+            # before it 10 s (``finish_hold``; read 105: 8 s of glides, then 12 s still, ended each foot in a hurry;
+            # reads 117 and 118: 10 s still was two breaths).
+            return replace(self.round_hold, min_s=COMPACT_STILL_HOLD_SECONDS)
         return HoldSpec(1.2, 20 if self.settings.minutes >= 30 else 15, ROUND_HOLD_MAX_SECONDS)
 
     @property
@@ -504,7 +509,7 @@ class RoutinePlan:
     def closing_hold(self) -> HoldSpec:
         """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
         if self.settings.minutes >= 30:
-            return HoldSpec(0.6, 18, 45)
+            return HoldSpec(0.6, 16.5, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:
@@ -646,12 +651,14 @@ class RoutinePlan:
     def how_pause_ms(self, technique: Any, index: int, count: int) -> int:
         """The pause after sentence ``index`` of a step's ``count`` instructions.
 
-        After the first (where the hands go) a moment to put them there, longer for a ball; else a breath.
+        After the first (where the hands go) a moment to put them there, longer for a ball; as long after a middle one
+        (it shapes the hand or places it: read 118, the soft fist's fingers against the arch, then at once "Lean in");
+        a breath after the last.
         """
-        if index == 0 and count > 1 and not self.compact:
+        if index < count - 1 and not self.compact:
             # From 30 minutes a little longer: finding a landmark (the sides of the heel, mid-arch) takes
             # a beginner a moment.
-            return 6000 if _get(technique, "hands") is False else 3500 if self.varies_rhythm else 2500
+            return 6000 if _get(technique, "hands") is False and index == 0 else 3500 if self.varies_rhythm else 2500
         return 600
 
     def quiet_hold(self, ms: int) -> HoldSpec:
