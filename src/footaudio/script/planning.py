@@ -49,14 +49,18 @@ COMPACT_SPREAD_HOLD_SECONDS = 12
 """The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112;
 read 117: 15 s, when that pause was too short, can be 12)."""
 
+LONG_CLOSING_HOLD_SECONDS = 24
+"""From an hour: the least quiet of each stillness in the closing, and of the partners' thanks (``closing_hold``)."""
+
 COMPACT_STILL_HOLD_SECONDS = 12
 """Solo under 15 minutes: the least stillness that ends a foot (``still_hold``)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
 
-PREP_MIDWAY_SECONDS = 2
-"""About what the soft word in the middle of the washing hold takes to say ("No hurry; ...")."""
+PREP_MIDWAY_SECONDS = 5
+"""About what the soft word in the middle of the washing hold takes to say ("Still getting ready? Take your time,
+and pause the audio if you need longer.")."""
 
 SHORT_WALK_TAIL_MIN_SECONDS = 6
 """The same for the quiet after the last place."""
@@ -507,7 +511,10 @@ class RoutinePlan:
 
     @property
     def closing_hold(self) -> HoldSpec:
-        """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes)."""
+        """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes; from an hour, longer
+        still: read 118 found two minutes short after an hour's work)."""
+        if self.settings.minutes >= 60:
+            return HoldSpec(0.6, LONG_CLOSING_HOLD_SECONDS, 45)
         if self.settings.minutes >= 30:
             return HoldSpec(0.6, 16.5, 45)
         if self.short:
@@ -520,8 +527,9 @@ class RoutinePlan:
 
     @property
     def thanks_hold(self) -> HoldSpec:
-        """Partner closing: quiet to thank each other and say what felt good (18 to 30 s)."""
-        return HoldSpec(0.4, 18, 30)
+        """Partner closing: quiet to thank each other and say what felt good (18 to 30 s; from an hour 24 s or
+        more)."""
+        return HoldSpec(0.4, LONG_CLOSING_HOLD_SECONDS if self.settings.minutes >= 60 else 18, 30)
 
     def after_walk(self, walked: list[tuple[str, int]]) -> float:
         """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
