@@ -49,8 +49,12 @@ COMPACT_SPREAD_HOLD_SECONDS = 12
 """The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112;
 read 117: 15 s, when that pause was too short, can be 12)."""
 
-LONG_CLOSING_HOLD_SECONDS = 24
-"""From an hour: the least quiet of each stillness in the closing, and of the partners' thanks (``closing_hold``)."""
+LONG_CLOSING_STILL_SECONDS = 30
+"""From an hour: the least quiet of each stillness in the closing (``closing_hold``; read 119: 16 s of hands at rest
+after an hour's work was short)."""
+
+LONG_THANKS_SECONDS = 24
+"""From an hour: the least quiet for the partners' thanks (``thanks_hold``)."""
 
 COMPACT_STILL_HOLD_SECONDS = 12
 """Solo under 15 minutes: the least stillness that ends a foot (``still_hold``)."""
@@ -514,7 +518,7 @@ class RoutinePlan:
         """Stillness in the closing: unhurried (the closing lasts 90 s or more from 30 minutes; from an hour, longer
         still: read 118 found two minutes short after an hour's work)."""
         if self.settings.minutes >= 60:
-            return HoldSpec(0.6, LONG_CLOSING_HOLD_SECONDS, 45)
+            return HoldSpec(0.6, LONG_CLOSING_STILL_SECONDS, 60)
         if self.settings.minutes >= 30:
             return HoldSpec(0.6, 16.5, 45)
         if self.short:
@@ -529,7 +533,7 @@ class RoutinePlan:
     def thanks_hold(self) -> HoldSpec:
         """Partner closing: quiet to thank each other and say what felt good (18 to 30 s; from an hour 24 s or
         more)."""
-        return HoldSpec(0.4, LONG_CLOSING_HOLD_SECONDS if self.settings.minutes >= 60 else 18, 30)
+        return HoldSpec(0.4, LONG_THANKS_SECONDS if self.settings.minutes >= 60 else 18, 30)
 
     def after_walk(self, walked: list[tuple[str, int]]) -> float:
         """Share of a round's quiet left after a walk-through, whose quiet between places is the rest."""
