@@ -63,8 +63,8 @@ BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
 
 PREP_MIDWAY_SECONDS = 5
-"""About what the soft word in the middle of the washing hold takes to say ("Still getting ready? Take your time,
-and pause the audio if you need longer.")."""
+"""About what the soft word in the middle of the washing hold takes to say ("If you are still washing or drying,
+take your time; the quiet goes on a little longer.")."""
 
 SHORT_WALK_TAIL_MIN_SECONDS = 6
 """The same for the quiet after the last place."""
@@ -376,7 +376,7 @@ class RoutinePlan:
         # Solo under 15 minutes asks to pause the audio for all of it (read 103: its 9 s of quiet were
         # better spent on the lotion): the quiet is only for pressing pause.
         solo_pauses = self.compact and self.settings.mode == "solo"
-        low = 3 if self.mini else (60 if self.washing else (5 if self.short or solo_pauses else 8))
+        low = 3 if self.mini else (60 if self.washing else (4 if solo_pauses else 5 if self.short else 8))
         return HoldSpec(nominal / ROUND_SECONDS, low, max(nominal * 1.5, 30))
 
     @property
@@ -509,9 +509,10 @@ class RoutinePlan:
 
     @property
     def welcome_hold(self) -> HoldSpec:
-        """After the welcome: a few seconds for the breath it asks for (not in the shortest routines)."""
+        """After the welcome: a few seconds for the breath it asks for (not in the shortest routines; 3 s under 15
+        minutes, whose seconds go to the work)."""
         spec = self.settle_hold
-        return spec if self.short else replace(spec, min_s=max(spec.min_s, 4))
+        return spec if self.short else replace(spec, min_s=max(spec.min_s, 3 if self.compact else 4))
 
     @property
     def closing_hold(self) -> HoldSpec:
