@@ -344,3 +344,10 @@ def test_the_second_foot_says_the_first_foots_pairs_in_their_second_wording():
         fewer = Wording(Settings(seed=seed))
         pairs_first = [cue for cue in fewer.mirrored("step", cues, 4, 0) if cue.endswith(" one.")]
         assert fewer.mirrored("step", cues, 1, 1) == [pairs_first[0].replace(" one.", " two.")]
+        # One with more cue rounds gets no cue the first foot did not have (reads 119 and 120: the second heel alone
+        # was squeezed): its extra round is a plain one.
+        more = Wording(Settings(seed=seed))
+        said_first = more.mirrored("step", cues, 2, 0)
+        for sentence in said_first:
+            more.say([sentence])
+        assert len(more.mirrored("step", cues, 4, 1)) == 2

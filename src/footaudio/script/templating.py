@@ -156,7 +156,9 @@ class Wording:
         A cue is a sentence or a pair, [first foot's wording, second foot's]. The first foot's cues are chosen by the
         seed among those not said yet; the second foot gets the same ones where they are pairs, in their second
         wording (CONTENT.md: the same sequence, mirrored; read 112: the receiver, asked to compare their feet, was
-        given other work on each), and cues not said yet for the rest. ``key`` names the step (its technique and pass).
+        given other work on each), and cues not said yet in place of the others. It gets no more cues than the first
+        foot did: a round more there is a plain one (reads 119 and 120: the second heel alone was squeezed).
+        ``key`` names the step (its technique and pass).
         """
         count = max(count, 0)
 
@@ -171,7 +173,9 @@ class Wording:
         others = [
             index for index in range(len(cues)) if index not in first_foot and self._fresh(wording(index, second))
         ]
-        chosen = sorted(kept + self._random.sample(others, min(count - len(kept), len(others))))
+        if second:
+            count = min(count, len(first_foot))
+        chosen = sorted(kept + self._random.sample(others, max(0, min(count - len(kept), len(others)))))
         if not second:
             self._mirrored[key] = chosen
         return [wording(index, second) for index in chosen]
