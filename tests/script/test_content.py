@@ -937,3 +937,31 @@ def test_a_hand_placed_in_a_middle_instruction_gets_a_moment_before_it_moves():
         k for k, item in enumerate(items) if item.kind == "speech" and item.text.startswith("Rest the flat part")
     )
     assert quiet_after(items, placed) >= 2_500
+
+
+FINISHING_CUE = re.compile(r"^(Giver, |Now, giver, )?(To finish the heel|End the heel work|Finish with|One last)")
+"""A cue that ends its step ("To finish the heel, go back to soft thumb circles ...")."""
+
+AFTER_THE_LAST_CUE = re.compile(
+    r"^(Receiver, |If you're receiving, )|\b(watch|tens\w*|curl\w*|flinch|breath\w*|stiffen\w*|face|shoulders|heav\w*"
+    r"|grip\w*|pulls?)\b",
+    re.IGNORECASE,
+)
+"""What may follow a step's last cue: a line for the receiver, or what to watch for."""
+
+
+@pytest.mark.parametrize("minutes", (45, 60, 90))
+def test_a_cue_that_ends_its_step_is_its_last_instruction(minutes):
+    # Read 121: "End the heel work with soft thumb circles ..." and then 75 s more of the heel, ending on "There is no
+    # hurry; let this movement take its time.". A round with no cue of its own comes before the step's last cue.
+    ended = 0
+    for seed in range(1, 7):
+        items = planned(Settings(minutes=minutes, mode="partner", pressure="firm", seed=seed))[1].items
+        for step in dict.fromkeys(item.step for item in items if item.step.endswith("-heel-kneading")):
+            said = [item for item in items if item.step == step and item.kind == "speech"]
+            last = [k for k, item in enumerate(said) if FINISHING_CUE.match(item.text)]
+            if last:
+                ended += 1
+                after = [item.text for item in said[last[-1] + 1 :] if not item.check_in]
+                assert all(AFTER_THE_LAST_CUE.search(text) for text in after), (seed, step, after)
+    assert ended >= 3

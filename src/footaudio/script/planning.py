@@ -521,7 +521,8 @@ class RoutinePlan:
         if self.settings.minutes >= 60:
             return HoldSpec(0.6, LONG_CLOSING_STILL_SECONDS, 60)
         if self.settings.minutes >= 30:
-            return HoldSpec(0.6, 16.5, 45)
+            # (Partners thank each other in it too: their two stillness holds give a little for the natural voice.)
+            return HoldSpec(0.6, 15 if self.settings.mode == "partner" else 16.5, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:
