@@ -49,6 +49,12 @@ COMPACT_SPREAD_HOLD_SECONDS = 12
 """The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112;
 read 117: 15 s, when that pause was too short, can be 12)."""
 
+CLOSING_STILL_SECONDS = 15
+"""From 30 minutes: the least quiet of each stillness in a partner closing (``closing_hold``)."""
+
+SOLO_CLOSING_STILL_SECONDS = 16.5
+"""The same in a solo closing, which has no thanks or towel to fill it: its 90 s need the longer floor."""
+
 LONG_CLOSING_STILL_SECONDS = 30
 """From an hour: the least quiet of each stillness in the closing (``closing_hold``; read 119: 16 s of hands at rest
 after an hour's work was short)."""
@@ -57,7 +63,7 @@ LONG_THANKS_SECONDS = 24
 """From an hour: the least quiet for the partners' thanks (``thanks_hold``)."""
 
 COMPACT_STILL_HOLD_SECONDS = 12
-"""Solo under 15 minutes: the least stillness that ends a foot (``still_hold``)."""
+"""Under 15 minutes (both modes): the least stillness that ends a foot (``still_hold``)."""
 
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
@@ -374,7 +380,8 @@ class RoutinePlan:
         nominal = self.prep_seconds
         # Compact routines ask to pause the audio to wash: the quiet is for towels and a seat.
         # Solo under 15 minutes asks to pause the audio for all of it (read 103: its 9 s of quiet were
-        # better spent on the lotion): the quiet is only for pressing pause.
+        # better spent on the lotion): the quiet is only for pressing pause, 4 s (the second went to crossing the leg
+        # and warming the lotion, reads 117 and 118).
         solo_pauses = self.compact and self.settings.mode == "solo"
         low = 3 if self.mini else (60 if self.washing else (4 if solo_pauses else 5 if self.short else 8))
         return HoldSpec(nominal / ROUND_SECONDS, low, max(nominal * 1.5, 30))
@@ -509,8 +516,8 @@ class RoutinePlan:
 
     @property
     def welcome_hold(self) -> HoldSpec:
-        """After the welcome: a few seconds for the breath it asks for (not in the shortest routines; 3 s under 15
-        minutes, whose seconds go to the work)."""
+        """After the welcome: a few seconds for the breath it asks for (not in the shortest routines; 3 s in compact
+        routines, under 15 minutes and partner under 20, whose seconds go to the work)."""
         spec = self.settle_hold
         return spec if self.short else replace(spec, min_s=max(spec.min_s, 3 if self.compact else 4))
 
@@ -521,8 +528,10 @@ class RoutinePlan:
         if self.settings.minutes >= 60:
             return HoldSpec(0.6, LONG_CLOSING_STILL_SECONDS, 60)
         if self.settings.minutes >= 30:
-            # (Partners thank each other in it too: their two stillness holds give a little for the natural voice.)
-            return HoldSpec(0.6, 15 if self.settings.mode == "partner" else 16.5, 45)
+            # Partners' closings have the thanks and the towel too: their two stillness holds give a little, so the
+            # natural voice keeps partner medium 30's full plan; a solo closing needs its 16.5 s for 90 s in all.
+            partner = self.settings.mode == "partner"
+            return HoldSpec(0.6, CLOSING_STILL_SECONDS if partner else SOLO_CLOSING_STILL_SECONDS, 45)
         if self.short:
             return HoldSpec(0.25, 1 if self.mini else 3, 20)
         if self.brief:
@@ -665,9 +674,9 @@ class RoutinePlan:
     def how_pause_ms(self, technique: Any, index: int, count: int) -> int:
         """The pause after sentence ``index`` of a step's ``count`` instructions.
 
-        After the first (where the hands go) a moment to put them there, longer for a ball; as long after a middle one
-        (it shapes the hand or places it: read 118, the soft fist's fingers against the arch, then at once "Lean in");
-        a breath after the last.
+        After the first (where the hands go) a moment to put them there, longer for a ball; 2.5 s (3.5 s from 30
+        minutes) after a middle one (it shapes the hand or places it: read 118, the soft fist's fingers against the
+        arch, then at once "Lean in"); a breath after the last.
         """
         if index < count - 1 and not self.compact:
             # From 30 minutes a little longer: finding a landmark (the sides of the heel, mid-arch) takes

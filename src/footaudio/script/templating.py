@@ -168,14 +168,14 @@ class Wording:
 
         second = foot > 0 and key in self._mirrored
         first_foot = self._mirrored.get(key, []) if second else []
+        if second:
+            count = min(count, len(first_foot))
         kept = [index for index in first_foot if not isinstance(cues[index], str) and self._fresh(wording(index, True))]
         kept = kept[:count]
         others = [
             index for index in range(len(cues)) if index not in first_foot and self._fresh(wording(index, second))
         ]
-        if second:
-            count = min(count, len(first_foot))
-        chosen = sorted(kept + self._random.sample(others, max(0, min(count - len(kept), len(others)))))
+        chosen = sorted(kept + self._random.sample(others, min(count - len(kept), len(others))))
         if not second:
             self._mirrored[key] = chosen
         return [wording(index, second) for index in chosen]
