@@ -275,8 +275,7 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
                 ("If the receiver is" if mode == "partner" else "If you are")
                 + (" pregnant or take" if mode == "solo" else " pregnant or takes")
                 + " blood thinners, "
-                + ("they should check with their doctor" if mode == "partner" else "check with your doctor")
-                + " before using this routine."
+                + ("they should ask their doctor first." if mode == "partner" else "ask your doctor first.")
             ]
             continue
         if pressure != "firm":
