@@ -287,6 +287,49 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
             assert said[0].text.startswith("If the receiver is" if mode == "partner" else "If you are"), said[0].text
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("minutes", (10, 20, 30, 60))
+def test_the_preparation_takes_off_rings_and_from_half_an_hour_checks_nails(mode, minutes):
+    # Read 125: rings, a watch and nails were never mentioned (they catch on skin). From 10 minutes; the shortest
+    # routines' one preparation line has no room for it.
+    items = planned(Settings(minutes=minutes, mode=mode, pressure="medium"))[1].items
+    first_foot = next(k for k, item in enumerate(items) if item.step.startswith("right-"))
+    before = " ".join(item.text for item in items[:first_foot] if item.kind == "speech")
+    assert re.search(r"take off (any )?rings", before, re.IGNORECASE), before
+    assert ("nails" in before) == (minutes >= 30), before
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_firm_pressure_goes_in_on_the_out_breath(mode):
+    # Read 125: firm pressure was never timed to the breath ("sink in as your partner breathes out").
+    for seed in SEEDS:
+        items = planned(Settings(minutes=60, mode=mode, pressure="firm", seed=seed))[1].items
+        for step in ("point-holds", "knuckle-press"):
+            said = [
+                item.text for item in items if item.kind == "speech" and re.match(rf"right-\d+-main-{step}$", item.step)
+            ]
+            assert said, step
+            assert any(re.search(r"breathes? out|out-breath", text) for text in said), said
+
+
+def test_short_solo_firm_rests_the_thumbs_on_a_soft_fist():
+    # Reads 117 to 125: solo firm 10 had one firm technique besides thumb walking. Its arch step's second line is a
+    # soft-fist press, on both feet; routines with a soft-fist step of their own do not say it twice.
+    for seed in SEEDS:
+        items = planned(Settings(minutes=10, mode="solo", pressure="firm", seed=seed))[1].items
+        for foot in ("right-", "left-"):
+            arch = [
+                item.text
+                for item in items
+                if item.kind == "speech" and item.step.startswith(foot) and item.step.endswith("thumb-walking")
+            ]
+            assert any("loose fist" in text for text in arch), arch
+    for minutes in (15, 20, 30, 60):
+        items = planned(Settings(minutes=minutes, mode="solo", pressure="firm"))[1].items
+        walking = [item.text for item in items if item.kind == "speech" and "thumb-walking" in item.step]
+        assert walking and not any("rest your thumbs" in text.lower() for text in walking), minutes
+
+
 @pytest.mark.parametrize("pressure", PRESSURES)
 def test_a_long_routine_keeps_a_blanket_at_hand_before_the_first_foot(pressure):
     # Read 86: "are you warm enough?" came 47 minutes in, when fetching a blanket means leaving the work.
@@ -937,13 +980,13 @@ def test_a_short_solo_foot_ends_in_stillness_then_a_warm_word_with_quiet_of_its_
 
 def test_a_hand_placed_in_a_middle_instruction_gets_a_moment_before_it_moves():
     # Read 118: "Rest the flat part of your fingers ... against the arch, with your wrist straight." then at once
-    # "Lean in gently, and move the fist ...".
+    # "Lean in gently, and move the fist ...". (The placement now reads "the flat of your curled fingers".)
     for seed in SEEDS:
         items = planned(Settings(minutes=60, mode="partner", pressure="firm", seed=seed))[1].items
         placed = next(
             k
             for k, item in enumerate(items)
-            if item.kind == "speech" and re.match(r"(Rest|Lay) the flat part of your fingers", item.text)
+            if item.kind == "speech" and re.match(r"(Rest|Lay) the flat of your curled fingers", item.text)
         )
         # 3.5 s from 30 minutes (2.5 s in shorter routines).
         assert quiet_after(items, placed) >= 3_500, items[placed].text
