@@ -980,13 +980,13 @@ def test_a_short_solo_foot_ends_in_stillness_then_a_warm_word_with_quiet_of_its_
 
 def test_a_hand_placed_in_a_middle_instruction_gets_a_moment_before_it_moves():
     # Read 118: "Rest the flat part of your fingers ... against the arch, with your wrist straight." then at once
-    # "Lean in gently, and move the fist ...". (The placement now reads "the flat of your curled fingers".)
+    # "Lean in gently, and move the fist ...". (The placement now reads "the flat backs of your curled fingers".)
     for seed in SEEDS:
         items = planned(Settings(minutes=60, mode="partner", pressure="firm", seed=seed))[1].items
         placed = next(
             k
             for k, item in enumerate(items)
-            if item.kind == "speech" and re.match(r"(Rest|Lay) the flat of your curled fingers", item.text)
+            if item.kind == "speech" and re.match(r"(Rest|Lay) the flat backs of your curled fingers", item.text)
         )
         # 3.5 s from 30 minutes (2.5 s in shorter routines).
         assert quiet_after(items, placed) >= 3_500, items[placed].text

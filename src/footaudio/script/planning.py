@@ -106,7 +106,7 @@ HOLD_SCALES = (1.0, 0.7, 1.3, 0.85, 1.15, 0.75, 1.25)
 RECEIVER_SECONDS = 175
 """Nominal time between the receiver's own lines (rule: every 3 to 5 minutes)."""
 
-LONG_RECEIVER_SECONDS = 195
+LONG_RECEIVER_SECONDS = 185
 """The same beyond an hour, so fewer lines name a role and the pool lasts."""
 
 WATCH_SECONDS = 230
