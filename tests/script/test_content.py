@@ -313,8 +313,9 @@ def test_firm_pressure_goes_in_on_the_out_breath(mode):
 
 
 def test_short_solo_firm_rests_the_thumbs_on_a_soft_fist():
-    # Reads 117 to 125: solo firm 10 had one firm technique besides thumb walking. Its arch step's second line is a
-    # soft-fist press, on both feet; routines with a soft-fist step of their own do not say it twice.
+    # Reads 117 to 125: solo firm 10 had one firm technique besides thumb walking. Its arch step opens with a soft-fist
+    # glide before the thumbs walk a line (under 8 minutes the fist follows the thumbs), on both feet; routines with a
+    # soft-fist step of their own do not say "rest your thumbs".
     for seed in SEEDS:
         items = planned(Settings(minutes=10, mode="solo", pressure="firm", seed=seed))[1].items
         for foot in ("right-", "left-"):
