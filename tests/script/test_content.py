@@ -413,7 +413,7 @@ def test_a_slower_voice_drops_the_ball_first_in_a_short_solo_routine():
     assert {t.split(": ")[-1] for t in titles(lean) if t.startswith("Right")} == {
         "Warm-up strokes",
         "Deep heel kneading",
-        "Soft fist and thumb walking on the arch",
+        "Thumb walking and a soft fist on the arch",
         "Finishing glides and stillness",
     }
     timeline = build_timeline(lean, lambda s: round(fake_clip_ms(s.text) * 1.05), settings.total_ms)

@@ -45,9 +45,10 @@ SPREAD_HOLD_SECONDS = 18
 """Solo: the least quiet for the strokes that spread the lotion after the ball, the foot crossed over the knee as
 they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work)."""
 
-COMPACT_SPREAD_HOLD_SECONDS = 12
+COMPACT_SPREAD_HOLD_SECONDS = 15
 """The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112;
-read 117: 15 s, when that pause was too short, can be 12)."""
+read 117: 15 s, when that pause was too short, can be 12; reads 129 to 133: 12 s was a short warm-up before firm
+work)."""
 
 CLOSING_STILL_SECONDS = 15
 """From 30 minutes: the least quiet of each stillness in a partner closing (``closing_hold``)."""
@@ -622,8 +623,8 @@ class RoutinePlan:
         if self.settings.mode == "partner":
             talk += 15 if self.brief else 50
         if self.settings.minutes >= 30:
-            # The longer welcome, closing and change of feet.
-            talk += 60
+            # The longer welcome, closing and change of feet (partners: and the preparation's longer list).
+            talk += 66 if self.settings.mode == "partner" else 60
         if self.settings.pressure == "firm" and not self.mini:
             # The safety's word on firm pressure (pregnancy, blood thinners).
             talk += 7
