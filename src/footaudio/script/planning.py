@@ -45,10 +45,10 @@ SPREAD_HOLD_SECONDS = 18
 """Solo: the least quiet for the strokes that spread the lotion after the ball, the foot crossed over the knee as
 they begin (``spread_hold``; read 103: 12 s was too little to cover and warm a foot before firm work)."""
 
-COMPACT_SPREAD_HOLD_SECONDS = 15
+COMPACT_SPREAD_HOLD_SECONDS = 13
 """The same under 15 minutes, where the foot crosses and the lotion warms in a pause of their own before (read 112;
 read 117: 15 s, when that pause was too short, can be 12; reads 129 to 133: 12 s was a short warm-up before firm
-work)."""
+work; read 134: the soft fist needed the seconds more)."""
 
 CLOSING_STILL_SECONDS = 15
 """From 30 minutes: the least quiet of each stillness in a partner closing (``closing_hold``)."""
@@ -472,9 +472,9 @@ class RoutinePlan:
 
     @staticmethod
     def walks_a_line(cue: str) -> bool:
-        """Whether a cue of a sequence walks a line of the arch in full ("walk the middle line"): its quiet is
-        ``line_hold``."""
-        return " line" in cue and "walk" in cue
+        """Whether a cue of a sequence walks a line of the arch in full ("walk the middle line"), or takes a soft fist
+        along it (read 134: 8 s was one pass): its quiet is ``line_hold``."""
+        return (" line" in cue and "walk" in cue) or "loose fist" in cue
 
     @property
     def notice_hold(self) -> HoldSpec:
