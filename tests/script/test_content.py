@@ -275,7 +275,7 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
                 ("If the receiver is" if mode == "partner" else "If you are")
                 + (" pregnant or take" if mode == "solo" else " pregnant or takes")
                 + " blood thinners, "
-                + ("they should ask their doctor first." if mode == "partner" else "ask your doctor first.")
+                + ("they should ask their doctor first." if mode == "partner" else "check with your doctor.")
             ]
             continue
         if pressure != "firm":
@@ -972,7 +972,7 @@ def test_a_short_solo_foot_ends_in_stillness_with_its_warm_word_and_quiet_of_its
     for minutes, seed in itertools.product((10, 14), SEEDS):
         items = planned(Settings(minutes=minutes, mode="solo", pressure=pressure, seed=seed))[1].items
         for foot, warm in (
-            ("right-", "; you have taken good care of it."),
+            ("right-", "; it has had good care."),
             ("left-", "; feel how soft it has become."),
         ):
             said = [
