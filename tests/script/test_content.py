@@ -972,7 +972,7 @@ def test_a_short_solo_foot_ends_in_stillness_with_its_warm_word_and_quiet_of_its
     for minutes, seed in itertools.product((10, 14), SEEDS):
         items = planned(Settings(minutes=minutes, mode="solo", pressure=pressure, seed=seed))[1].items
         for foot, warm in (
-            ("right-", "; it has had good care."),
+            ("right-", "; you have cared for it well."),
             ("left-", "; feel how soft it has become."),
         ):
             said = [
