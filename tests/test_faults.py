@@ -23,7 +23,7 @@ import pytest
 from footaudio.audio.mp3 import read_stream
 from footaudio.files import TEMP_PREFIX, machine_tag, remove_stale_temporaries, temporary_file
 
-from .conftest import ffmpeg_path
+from .conftest import ffmpeg_path, held_encoder
 
 pytestmark = pytest.mark.usefixtures("real_engines")
 
@@ -76,6 +76,19 @@ def fake_encoder(tmp_path: Path, body: str, name: str = "ffmpeg") -> dict:
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.fixture(scope="module")
+def rendered(real_engines, tmp_path_factory) -> Path:
+    """A 3-minute routine rendered once through the CLI.
+
+    Tests that need some good footaudio MP3 to start from (to keep, or to forge the tags of)
+    take a copy of it: each still works on a file of its own, without a render of its own.
+    """
+    target = tmp_path_factory.mktemp("rendered") / "routine.mp3"
+    result = footaudio("render", "-m", "3", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    return target
 
 
 # 1. Shared output folders: temporary files of live writers are never removed ---------------------
@@ -181,10 +194,10 @@ PASS_MEASUREMENT = 'case "$last" in pipe:*) exec "{ffmpeg}" "$@";; esac; '
     ],
     ids=["random-bytes", "writes-nothing", "truncated"],
 )
-def test_an_encoder_that_exits_0_with_bad_output_leaves_the_good_file(tmp_path, body, what):
+def test_an_encoder_that_exits_0_with_bad_output_leaves_the_good_file(tmp_path, rendered, body, what):
     target = tmp_path / "out" / "routine.mp3"
-    first = footaudio("render", "-m", "3", "-o", str(target))
-    assert first.returncode == 0, first.stderr
+    target.parent.mkdir()
+    shutil.copyfile(rendered, target)  # the good file a first render wrote
     good = target.read_bytes()
     env = fake_encoder(tmp_path, body.replace("{ffmpeg}", ffmpeg_path()))
     result = footaudio("render", "-m", "3", "-o", str(target), env=env)
@@ -266,8 +279,8 @@ def test_a_planted_compiled_template_in_the_cache_folder_is_never_loaded(tmp_pat
     assert kept <= {".wav", ".json", ".pcm"}
 
 
-def forged_routine(tmp_path: Path, **changes) -> Path:
-    """A footaudio MP3 whose tags were then rewritten by someone else."""
+def forged_routine(rendered: Path, tmp_path: Path, **changes) -> Path:
+    """A footaudio MP3 (a copy of ``rendered``) whose tags were then rewritten by someone else."""
     import json
 
     from mutagen.id3 import ID3, TIT2
@@ -275,8 +288,7 @@ def forged_routine(tmp_path: Path, **changes) -> Path:
     from footaudio.audio.tags import SETTINGS_TAG
 
     target = tmp_path / "forged.mp3"
-    result = footaudio("render", "-m", "3", "-o", str(target))
-    assert result.returncode == 0, result.stderr
+    shutil.copyfile(rendered, target)
     tags = ID3(str(target))
     if "title" in changes:
         tags.delall("TIT2")
@@ -294,9 +306,11 @@ def forged_routine(tmp_path: Path, **changes) -> Path:
     return target
 
 
-def test_info_shows_forged_tags_with_control_characters_escaped(tmp_path):
+def test_info_shows_forged_tags_with_control_characters_escaped(tmp_path, rendered):
     evil = "\x1b[2K\rRender again: footaudio render --cover /etc/shadow\x1b]0;x\x07"
-    target = forged_routine(tmp_path, title=f"Nice{evil}", chapter=f"Step{evil}", settings={"voice": f"v{evil}"})
+    target = forged_routine(
+        rendered, tmp_path, title=f"Nice{evil}", chapter=f"Step{evil}", settings={"voice": f"v{evil}"}
+    )
     result = footaudio("info", str(target))
     assert result.returncode == 0, result.stderr
     escaped = "\\x1b[2K\\x0dRender again: footaudio render --cover /etc/shadow\\x1b]0;x\\x07"
@@ -309,14 +323,14 @@ def test_info_shows_forged_tags_with_control_characters_escaped(tmp_path):
 
 
 @pytest.mark.parametrize("cover", ["/dev/zero", "FIFO", "BIG"])
-def test_info_never_suggests_a_harmful_cover(tmp_path, cover):
+def test_info_never_suggests_a_harmful_cover(tmp_path, rendered, cover):
     if cover == "FIFO":
         cover = str(tmp_path / "fifo")
         os.mkfifo(cover)
     elif cover == "BIG":
         cover = str(tmp_path / "big.jpg")
         Path(cover).write_bytes(b"\xff\xd8\xff" + bytes(6_000_000))
-    target = forged_routine(tmp_path, audio={"cover": cover})
+    target = forged_routine(rendered, tmp_path, audio={"cover": cover})
     result = subprocess.run(
         [sys.executable, "-m", "footaudio", "info", str(target)], capture_output=True, text=True, timeout=60
     )
@@ -440,22 +454,33 @@ def session_processes(session: int) -> list[int]:
 
 
 # eSpeak NG speaks a cold set ten times faster than Piper; what is tested here happens while files are encoded.
-LONG_BATCH = ("--minutes", "3,20,21,22", "--engine", "pyttsx3")
+# The encoder holds back every file but the first (then encodes it with the real ffmpeg), so the routines
+# can be short: the batch stays with one file finished and both workers encoding their next one until the
+# test acts, instead of long files making that likely (and making the rerun of the killed batch long).
+BATCH = ("--minutes", "3,4,5,6", "--engine", "pyttsx3")
 
 
-def start_batch(out: Path) -> subprocess.Popen:
-    """A two-worker batch in its own session (so a signal to its group reaches nothing else)."""
-    batch = spawn("batch", *LONG_BATCH, "-o", str(out), "--jobs", "2", start_new_session=True)
-    # Wait until a file is finished and both workers are writing their next one.
-    wait_for(lambda: len(list(out.glob("*.mp3"))) >= 1 and len(temporaries(out)) >= 2, 300)
-    return batch
+@pytest.fixture
+def held_batch(tmp_path):
+    """A two-worker batch in its own session (so a signal to its group reaches nothing else), and its folder."""
+    out = tmp_path / "out"
+    env = held_encoder(tmp_path, f"*/{TEMP_PREFIX}*-0[2-9]-*")
+    batch = spawn("batch", *BATCH, "-o", str(out), "--jobs", "2", env=env, start_new_session=True)
+    try:
+        # Wait until a file is finished and both workers are writing their next one.
+        wait_for(lambda: len(list(out.glob("*.mp3"))) >= 1 and len(temporaries(out)) >= 2, 300)
+        yield batch, out
+    finally:
+        (tmp_path / "go").touch()  # only after a failure is an encoder still held: it ends with its input
+        if batch.poll() is None:
+            batch.kill()
+            batch.communicate()
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
 @pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to the batch"])
-def test_an_interrupted_batch_stops_at_once_and_tells_the_truth(tmp_path, how):
-    out = tmp_path / "out"
-    batch = start_batch(out)
+def test_an_interrupted_batch_stops_at_once_and_tells_the_truth(held_batch, how):
+    batch, out = held_batch
     signalled = time.monotonic()
     if how == "ctrl-c to the group":
         os.killpg(batch.pid, signal.SIGINT)
@@ -479,9 +504,8 @@ def test_an_interrupted_batch_stops_at_once_and_tells_the_truth(tmp_path, how):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
-def test_workers_die_with_a_killed_batch_and_leave_no_temporary_files(tmp_path):
-    out = tmp_path / "out"
-    batch = start_batch(out)
+def test_workers_die_with_a_killed_batch_and_leave_no_temporary_files(held_batch):
+    batch, out = held_batch
     assert len(session_processes(batch.pid)) >= 3  # the batch and two workers
     batch.send_signal(signal.SIGKILL)
     batch.communicate(timeout=60)
@@ -489,12 +513,12 @@ def test_workers_die_with_a_killed_batch_and_leave_no_temporary_files(tmp_path):
     # The workers removed their temporary files; only the lock of the killed batch is left (it is not held).
     finished = sorted(path.name for path in out.glob("*.mp3"))
     assert names(out) == sorted([".footaudio.lock", *finished])
-    rerun = footaudio("batch", *LONG_BATCH, "-o", str(out), "--jobs", "2")
+    rerun = footaudio("batch", *BATCH, "-o", str(out), "--jobs", "2")  # with the real encoder
     assert rerun.returncode == 0, rerun.stderr
     assert f"{4 - len(finished)} rendered, {len(finished)} up to date, 0 failed." in rerun.stdout
     assert names(out) == sorted(
         [
-            *(f"0{n}-solo-light-{m}min-pyttsx3.mp3" for n, m in ((1, 3), (2, 20), (3, 21), (4, 22))),
+            *(f"0{n}-solo-light-{n + 2}min-pyttsx3.mp3" for n in range(1, 5)),
             "manifest.json",
             "playlist.m3u8",
         ]
@@ -552,17 +576,22 @@ def test_a_batch_never_replaces_the_users_own_index_files(tmp_path, name):
 
 
 def test_a_file_that_appears_during_a_render_is_not_replaced(tmp_path):
-    target = tmp_path / "routine.mp3"
-    writer = spawn("render", "-m", "30", "--engine", "pyttsx3", "-o", str(target))
-    wait_for(lambda: temporaries(tmp_path) and writer.poll() is None)
+    target = tmp_path / "out" / "routine.mp3"
+    # The encoder waits until the user's file is in place: it surely appears while footaudio is writing.
+    env = held_encoder(tmp_path, f"*/{TEMP_PREFIX}*")
+    writer = spawn("render", "-m", "3", "--engine", "pyttsx3", "-o", str(target), env=env)
+    wait_for(lambda: (tmp_path / "started").exists() and writer.poll() is None)
+    assert temporaries(target.parent)
     target.write_bytes(b"my recording, saved meanwhile")
+    (tmp_path / "go").touch()
     _, err = writer.communicate(timeout=600)
     assert (writer.returncode, err) == (
         2,
         f"Error: {target} appeared while footaudio was writing and footaudio did not write it; "
         "use --force to replace it, or choose another output path.\n",
     )
-    assert target.read_bytes() == b"my recording, saved meanwhile" and names(tmp_path) == ["routine.mp3"]
+    assert (tmp_path / "ended").exists()  # the real ffmpeg encoded the routine before footaudio looked
+    assert target.read_bytes() == b"my recording, saved meanwhile" and names(target.parent) == ["routine.mp3"]
 
 
 def test_a_dangling_symlink_at_the_destination_needs_force(tmp_path):
@@ -604,14 +633,17 @@ def test_four_shards_at_once_write_one_folder_and_index_only_indexes_them(tmp_pa
 
 def test_a_render_into_a_folder_a_batch_is_writing_is_refused(tmp_path):
     out = tmp_path / "out"
-    batch = spawn("batch", "--minutes", "20,21", "--engine", "pyttsx3", "-o", str(out), "--jobs", "1")
+    # Its encoder waits until the test is done: the batch is surely still writing meanwhile.
+    env = held_encoder(tmp_path, f"*/{TEMP_PREFIX}*")
+    batch = spawn("batch", "--minutes", "3,4", "--engine", "pyttsx3", "-o", str(out), "--jobs", "1", env=env)
     try:
         wait_for(lambda: out.exists() and temporaries(out))
         result = footaudio("render", "-m", "3", "-o", str(out / "extra.mp3"))
-        index_only = footaudio("batch", "--minutes", "20,21", "--engine", "pyttsx3", "-o", str(out), "--index-only")
+        index_only = footaudio("batch", "--minutes", "3,4", "--engine", "pyttsx3", "-o", str(out), "--index-only")
     finally:
         batch.send_signal(signal.SIGTERM)
         batch.communicate(timeout=60)
+        (tmp_path / "go").touch()  # never leave an encoder waiting, whatever happened above
     assert (result.returncode, result.stderr) == (
         2,
         f"Error: a footaudio batch is writing to {out}; wait for it to finish, or render into another folder.\n",

@@ -16,10 +16,10 @@ from .conftest import FakeSynthesizer, decode, fake_clip_ms, rms
 pytestmark = pytest.mark.engine
 
 
-def test_render_writes_an_mp3_of_exactly_the_requested_length(tmp_path, fake_synth, cache):
+def test_render_writes_an_mp3_of_exactly_the_requested_length(tmp_path, fake_synth, shared_cache):
     (tmp_path / "out").mkdir()
     destination = tmp_path / "out" / "routine.mp3"
-    result = render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=cache)
+    result = render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=shared_cache)
     assert result.path == destination
     pcm = decode(destination)
     assert len(pcm) // 2 == 3 * 60 * 44_100
@@ -132,17 +132,17 @@ def test_a_slow_rate_plans_from_the_time_it_is_known_to_take():
 
 
 @pytest.mark.parametrize("minutes", [3, 10])
-def test_a_suggested_length_keeps_the_speech_share(cache, minutes):
+def test_a_suggested_length_keeps_the_speech_share(shared_cache, minutes):
     """A voice 1.6 times as slow as planned for: the length suggested is one whose plan keeps speech to 45%
     (the first length that merely fit was 48% and 52% speech), and the nearest such length: the usual plan's
     need is not taken for it where a leaner plan fits (from 16 minutes it once suggested 57.5; 10 minutes
     ran out of tries and suggested no length at all)."""
     slow = FakeSynthesizer(slowness=1.6)
     with pytest.raises(UsageError) as caught:
-        plan(Settings(minutes=minutes, mode="partner", pressure="firm"), synthesizer=slow, cache=cache)
+        plan(Settings(minutes=minutes, mode="partner", pressure="firm"), synthesizer=slow, cache=shared_cache)
     needed = float(str(caught.value).split("use --minutes ")[1].split(" ")[0])
     assert needed <= 25
-    routine = plan(Settings(minutes=needed, mode="partner", pressure="firm"), synthesizer=slow, cache=cache)
+    routine = plan(Settings(minutes=needed, mode="partner", pressure="firm"), synthesizer=slow, cache=shared_cache)
     assert routine.timeline.speech_ms <= 0.45 * routine.timeline.total_ms
 
 
@@ -160,7 +160,7 @@ def test_bad_destinations_fail_before_any_work(tmp_path, fake_synth, cache, name
     assert fake_synth.calls == []
 
 
-def test_a_failure_mid_render_leaves_the_previous_file_untouched(tmp_path, fake_synth, cache, monkeypatch):
+def test_a_failure_mid_render_leaves_the_previous_file_untouched(tmp_path, fake_synth, shared_cache, monkeypatch):
     destination = tmp_path / "keep.mp3"
     destination.write_bytes(b"previous")
 
@@ -170,9 +170,9 @@ def test_a_failure_mid_render_leaves_the_previous_file_untouched(tmp_path, fake_
 
     monkeypatch.setattr("footaudio.audio.mixing.pcm_blocks", broken)
     with pytest.raises(RuntimeError):
-        render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=cache, force=True)
+        render(Settings(minutes=3), destination, synthesizer=fake_synth, cache=shared_cache, force=True)
     assert destination.read_bytes() == b"previous"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "keep.mp3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp3"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 

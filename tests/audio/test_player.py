@@ -38,12 +38,16 @@ def tiny_png() -> bytes:
 
 @pytest.fixture(scope="module")
 def partner_render(tmp_path_factory):
-    """One real 6-minute partner render with rain, captions, a cover and a set's album and track."""
+    """One real 6-minute partner render with rain, captions, a cover and a set's album and track.
+
+    Its tests read the file's format, tags, chapters and captions, which do not depend on the voice:
+    eSpeak NG speaks its sentences (new ones, with seed 4) about ten times faster than Piper.
+    """
     folder = tmp_path_factory.mktemp("player")
     cover = folder / "cover.png"
     cover.write_bytes(tiny_png())
     options = AudioOptions(ambience="rain", captions=True, cover=str(cover), bitrate=192)
-    settings = Settings(minutes=6, mode="partner", pressure="medium", seed=4)
+    settings = Settings(minutes=6, mode="partner", pressure="medium", seed=4, engine="pyttsx3")
     result = render(settings, folder / "evening.mp3", options=options, set_context=SetContext("Week one", (3, 12)))
     return result, options
 
@@ -201,10 +205,10 @@ class SilentSynthesizer(FakeSynthesizer):
 
 
 @pytest.mark.parametrize("ambience", ["rain", "ocean", "brown"])
-def test_ambience_is_ducked_under_speech_and_fills_the_holds(tmp_path, cache, ambience):
+def test_ambience_is_ducked_under_speech_and_fills_the_holds(tmp_path, shared_cache, ambience):
     options = AudioOptions(ambience=ambience, chime="none")
     result = render(
-        Settings(minutes=5), tmp_path / "a.mp3", options=options, synthesizer=SilentSynthesizer(), cache=cache
+        Settings(minutes=5), tmp_path / "a.mp3", options=options, synthesizer=SilentSynthesizer(), cache=shared_cache
     )
     pcm = decode(result.path)
     items = result.routine.timeline.items
@@ -220,7 +224,7 @@ def test_ambience_is_ducked_under_speech_and_fills_the_holds(tmp_path, cache, am
     assert min(holds) > 30  # audible in the holds
 
 
-def test_chime_styles_differ_and_none_is_silent(tmp_path, cache):
+def test_chime_styles_differ_and_none_is_silent(tmp_path, shared_cache):
     import hashlib
 
     from footaudio.audio.chimes import render_sound
@@ -236,7 +240,7 @@ def test_chime_styles_differ_and_none_is_silent(tmp_path, cache):
         tmp_path / "c.mp3",
         options=AudioOptions(chime="bell"),
         synthesizer=SilentSynthesizer(),
-        cache=cache,
+        cache=shared_cache,
     )
     pcm = decode(result.path)
     sounds = [i for i in result.routine.timeline.items if i.kind == "sound"]
@@ -255,8 +259,8 @@ def test_info_reads_back_what_footaudio_wrote(partner_render, capsys):
     assert f"Chapters:   {len(result.routine.timeline.steps)}\n" in out
     assert "  00:00.0  Welcome\n" in out
     assert out.rstrip().endswith(
-        f"Render again: footaudio render --minutes 6 --mode partner --pressure medium --seed 4 --bitrate 192 "
-        f"--ambience rain --captions --cover {tmp_cover(result.path)} -o {result.path}"
+        f"Render again: footaudio render --minutes 6 --mode partner --pressure medium --seed 4 --engine pyttsx3 "
+        f"--bitrate 192 --ambience rain --captions --cover {tmp_cover(result.path)} -o {result.path}"
     )
 
 
@@ -306,8 +310,8 @@ def test_bad_cover_fails_before_any_work(tmp_path, fake_synth, cache):
     assert fake_synth.calls == [] and not (tmp_path / "x.mp3").exists()
 
 
-def test_info_measures_a_cut_file_and_says_it_was_cut(tmp_path, fake_synth, cache, capsys):
-    result = render(Settings(minutes=2), tmp_path / "evening.mp3", synthesizer=fake_synth, cache=cache)
+def test_info_measures_a_cut_file_and_says_it_was_cut(tmp_path, fake_synth, shared_cache, capsys):
+    result = render(Settings(minutes=2), tmp_path / "evening.mp3", synthesizer=fake_synth, cache=shared_cache)
     short = tmp_path / "short.mp3"
     subprocess.run(
         [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-i", str(result.path), "-t", "5", "-c", "copy",

@@ -43,11 +43,11 @@ def chromium() -> str:
     return CHROMIUM
 
 
-def test_play_jump_to_a_step_and_see_its_caption(tmp_path):
+def test_play_jump_to_a_step_and_see_its_caption(tmp_path, shared_cache):
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = chromium()
     folder = tmp_path / "out"
-    _, results = render_set(folder / "week one", tmp_path / "clips")
+    _, results = render_set(folder / "week one", shared_cache.folder)
     result = results[1]  # the partner routine
     cues = parse_vtt(result.path.with_suffix(".vtt").read_text())
     steps = result.routine.timeline.steps

@@ -13,8 +13,9 @@ import time
 import pytest
 
 from footaudio.cli import main
+from footaudio.files import TEMP_PREFIX
 
-from ..conftest import decode
+from ..conftest import decode, held_encoder
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("real_engines")]
 
@@ -138,7 +139,7 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
         "footaudio",
         "batch",
         "--minutes",
-        "3,20",
+        "3,4",
         "--mode",
         "solo,partner",
         "--engine",
@@ -148,23 +149,30 @@ def test_a_killed_batch_completes_on_the_next_run(tmp_path):
         "--jobs",
         "1",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    # Kill it while the third routine (a 20-minute one) is being written.
-    while time.monotonic() < deadline and process.poll() is None:
-        if len(list(out.glob("*.mp3"))) >= 2 and list(out.glob(".footaudio-*.part")):
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the batch ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
+    # The encoder of the third routine waits for a go-ahead, so the batch is surely writing it when
+    # it is killed (however fast the machine); the first two are encoded at once.
+    env = held_encoder(tmp_path, f"*/{TEMP_PREFIX}*-03-*")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and process.poll() is None and not (tmp_path / "started").exists():
+            time.sleep(0.02)
+        assert process.poll() is None, "the batch ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        (tmp_path / "go").touch()
+    # The killed batch's encoder goes on alone, as ffmpeg does: it encodes the audio it got into the
+    # partial file, and holds the batch's output open until it ends.
+    process.communicate(timeout=60)
+    assert (tmp_path / "ended").exists()
     assert len(list(out.glob("*.mp3"))) == 2 and list(out.glob(".footaudio-*"))  # the lock and a partial file
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert ": 2 rendered, 2 up to date, 0 failed." in result.stdout
     assert sorted(p.name for p in out.glob(".footaudio*")) == []
     for path in sorted(out.glob("*.mp3")):
-        minutes = 3 if "-3min" in path.name else 20
+        minutes = 3 if "-3min" in path.name else 4
         assert len(decode(path)) // 2 == minutes * 60 * 44_100
 
 

@@ -14,11 +14,12 @@ import pytest
 
 from footaudio import EngineError, Settings, render
 from footaudio.audio.tags import read_settings_tag
+from footaudio.files import TEMP_PREFIX
 from footaudio.speech.cache import ClipCache
 from footaudio.speech.engine import default_synthesizer, resolve_voice
 from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
 
-from ..conftest import decode, rms
+from ..conftest import decode, held_encoder, rms
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("real_engines")]
 
@@ -89,23 +90,32 @@ def temp_files(folder: Path) -> list[Path]:
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_an_interrupted_render_leaves_nothing_at_the_destination(tmp_path, how):
-    destination = tmp_path / "long.mp3"
+    destination = tmp_path / "out" / "routine.mp3"
+    destination.parent.mkdir()
+    # The encoder waits for a go-ahead that comes only after the signal: the render is surely
+    # inside the encoding when it is interrupted, however fast the machine (no long render needed).
+    env = held_encoder(tmp_path, f"*/{TEMP_PREFIX}*")
     process = subprocess.Popen(
-        [sys.executable, "-m", "footaudio", "render", "-m", "60", "--engine", "pyttsx3", "-o", str(destination)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "footaudio", "render", "-m", "3", "--engine", "pyttsx3", "-o", str(destination)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not temp_files(tmp_path) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, "the render finished before it could be interrupted"
-    time.sleep(0.3)  # well inside the encoding
-    process.send_signal(how)
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "started").exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process.poll() is None, "the render finished before it could be interrupted"
+        assert temp_files(destination.parent)
+        process.send_signal(how)
+        process.wait(timeout=60)
+    finally:
+        # Only an encoder the render could not stop (it was killed) goes on: it ends with the audio it got.
+        (tmp_path / "go").touch()
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0
     assert not destination.exists()
     if how != signal.SIGKILL:
         assert err == "Error: interrupted; nothing was written.\n"
-        assert temp_files(tmp_path) == []
+        assert temp_files(destination.parent) == []
 
 
 def test_real_voices_and_voice_choice(tmp_path):

@@ -124,7 +124,7 @@ def test_repeated_time_outs_each_end_cleanly_and_the_next_sentence_is_spoken(tmp
     synthesizer.worker_command = stub_worker(tmp_path)
     try:
         timed_out = r"^the speech engine did not finish speaking 'Now hang\.' within 3 s"
-        for round_ in range(3):
+        for round_ in range(2):  # the second time-out comes after a clean end of the first
             started = time.monotonic()
             with pytest.raises(EngineError, match=timed_out):
                 synthesizer.synthesize("Now hang.", None, 140, tmp_path / f"hang-{round_}.wav")
