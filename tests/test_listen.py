@@ -299,3 +299,63 @@ def test_measure_hears_the_lexicon_sentences_respelt_among_the_same_sentences(mo
     assert result.rendered, "the partner routines say 'giver'"
     assert {e["text"] for e in result.rendered} <= texts
     assert all("giv-er" in e["spoken"].lower() for e in result.rendered)
+
+
+def test_each_espeak_take_after_the_first_speaks_the_sentences_in_another_order(monkeypatch, cache):
+    """eSpeak NG's clip of a sentence depends on what it said before (see the next test), so a take after the
+    first speaks the same sentences again in a shuffled order: the takes' range is the spread that comes from
+    context. The first take keeps the routines' order; a take's order is the same from run to run."""
+    from footaudio.speech.cache import ClipCache
+
+    from .conftest import FakeSynthesizer
+
+    made: list[FakeSynthesizer] = []
+
+    def synthesizer(engine, voice):
+        made.append(FakeSynthesizer())
+        return made[-1]
+
+    class Hearing:
+        def hear(self, wav):
+            return "what was heard"
+
+    monkeypatch.setattr(listen, "_synthesizer", synthesizer)
+    monkeypatch.setattr(listen, "_resolved_lexicon", lambda engine, voice: {})
+
+    def spoken(take: int, folder: str) -> tuple[list[str], list[str]]:
+        made.clear()
+        result = listen.measure("pyttsx3", None, 130, 10, ClipCache(cache.folder / folder), Hearing(), take=take)
+        # The first synthesizer plans the routines; a take after the first has a second that says them again.
+        assert len(made) == (2 if take > 1 else 1)
+        return [s.text for s in result.sentences], [text for text, _, _ in made[-1].calls]
+
+    first_heard, first_order = spoken(1, "one")
+    second_heard, second_order = spoken(2, "two")
+    _, again_order = spoken(2, "three")
+    assert sorted(second_heard) == sorted(first_heard)
+    assert sorted(second_order) == sorted(set(first_order))
+    assert second_order != list(dict.fromkeys(first_order))
+    assert again_order == second_order
+
+
+@pytest.mark.engine
+@pytest.mark.usefixtures("real_engines")
+def test_espeak_says_a_sentence_differently_after_another_one(tmp_path):
+    """Why eSpeak takes are reordered: the same sentence, said first and said after another, is not the same
+    clip (measured: 576 samples longer, and heard with other words)."""
+    from footaudio.speech.pyttsx3_engine import Pyttsx3Synthesizer
+
+    sentence = "Notice the tingling that follows your fingertips along the arch."
+
+    def said(before: list[str], name: str) -> bytes:
+        synthesizer = Pyttsx3Synthesizer()
+        try:
+            for index, text in enumerate([*before, sentence]):
+                synthesizer.synthesize(text, "gmw/en-us", 130, tmp_path / f"{name}-{index}.wav")
+        finally:
+            synthesizer.close()
+        return (tmp_path / f"{name}-{len(before)}.wav").read_bytes()
+
+    alone = said([], "alone")
+    assert said([], "again") == alone
+    assert said(["Hold the foot in both hands, fingers on top, thumbs on the sole."], "after") != alone
