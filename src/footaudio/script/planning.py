@@ -66,6 +66,12 @@ LONG_THANKS_SECONDS = 24
 COMPACT_STILL_HOLD_SECONDS = 12
 """Under 15 minutes (both modes): the least stillness that ends a foot (``still_hold``)."""
 
+LONG_FIRM_ROUND_STRETCH = 1.05
+"""From 45 minutes (``SECOND_FOOT_VARIES_FROM_MINUTES``) firm steps are planned in rounds this much longer than
+``ROUND_SECONDS``, so fewer of them: the quiet's floors rise there (a round's 12 s, a held point's 24 s), and with
+the rounds of shorter routines partner firm 45 to 50 minutes planned within seconds of the time (46 minutes did
+not fit). Light and medium steps, whose holds have no such floors, keep the nominal rounds."""
+
 BREATHS_HOLD_SECONDS = 24
 """From 45 minutes, the least quiet after a point held for a count of breaths in one sentence (``breaths_hold``)."""
 
@@ -791,6 +797,8 @@ class RoutinePlan:
             per_round = self.pace * (
                 STEP_ROUND_SECONDS if minutes < dense_from else DENSE_ROUND_SECONDS if minutes < 30 else ROUND_SECONDS
             )
+            if self.second_foot_varies and self.settings.pressure == "firm":
+                per_round *= LONG_FIRM_ROUND_STRETCH
             for number, (technique, phase, pass_number) in enumerate(chosen, start=1):
                 step_seconds = self.foot_seconds * weights[number - 1] / sum(weights)
                 # The step's fixed part: chime, instructions and its first check-in, then the first hold.
