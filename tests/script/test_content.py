@@ -710,7 +710,7 @@ def instructions_by_step(timeline) -> dict[str, list[str]]:
     return said
 
 
-FIRM_REMINDER = re.compile(r"^(Firm never means pain|Keep in mind that firm|Just as before, deep|Remember: strong)")
+FIRM_REMINDER = re.compile(r"^(Firm never means pain|Keep in mind that firm|On this foot too, deep|Remember: strong)")
 """A line that says firm never means pain (said after a firm step's instructions)."""
 
 
@@ -973,7 +973,7 @@ def test_a_short_solo_foot_ends_in_stillness_with_its_warm_word_and_quiet_of_its
         items = planned(Settings(minutes=minutes, mode="solo", pressure=pressure, seed=seed))[1].items
         for foot, warm in (
             ("right-", "; you have cared for it well."),
-            ("left-", "; feel how soft it has become."),
+            ("left-", "; notice how it feels now."),
         ):
             said = [
                 k
