@@ -44,9 +44,14 @@ NOT_INSTALLED = "the neural engine is not installed; run: pip install 'footaudio
 # 4 % from 0.5 to 4.0): a share of each clip does not stretch. Plain NATURAL_WPM / rate would
 # give 148 wpm for 140 and 92 for 80, so the mapping below inverts the affine fit instead; it
 # lands within 3.5 % of 80, 140, 200 and 260 wpm on the same sentences. On the routines' own
-# sentences it speaks faster: 130 asked measured 150 words a minute (scripts/listen.py). A refit on
-# those sentences (204.4 wpm at 1.0, 0.0714 s fixed) speaks them at 128, but Whisper heard that
-# worse (5.7% and 6.2% word errors against 4.8%), so the first fit stays.
+# sentences it speaks faster: 130 asked measured 150 words a minute (scripts/listen.py), brisk for
+# relaxation narration. A refit on those sentences (204.4 wpm at 1.0, 0.0714 s fixed) speaks them at
+# about 130, and Whisper hears that about as well (December 2026, one session: 4.4% and 5.6% word
+# errors, 5.1% at about 138, 4.6% and 4.6% at 150). But the routines' words are written for this
+# pace: at about 130 the ten-minute routines no longer fit (solo firm needed 637.8 s of its 600,
+# partner firm 607.7 s) and fell back to their briefest wording, and at about 140 solo firm 10 left
+# out the ball and partner medium 30 the toes, which a blind reader scored lower. So the first fit
+# stays until the shorter routines say less.
 NATURAL_WPM = 180.0
 """Words per minute of the bundled voice at ``length_scale`` 1.0."""
 
