@@ -351,3 +351,15 @@ def test_the_second_foot_says_the_first_foots_pairs_in_their_second_wording():
         for sentence in said_first:
             more.say([sentence])
         assert len(more.mirrored("step", cues, 4, 1)) == 2
+
+
+def test_a_question_said_with_more_words_is_not_asked_again_on_its_own():
+    """Read 148: the first foot's "do these long strokes feel good?", said with how to answer, came back word for word
+    on the second foot; a question said as part of a line counts as said."""
+    wording = Wording(Settings(mode="partner", minutes=30))
+    questions = ["do these long strokes feel good?", "how do these strokes feel?"]
+    first = wording.say([questions[0]], ["You can answer in a word, or just hum, any time."])
+    assert first.startswith(questions[0])
+    assert wording.unused(questions) == [questions[1]]
+    assert wording.unused(["Ask: " + q for q in questions]) == ["Ask: " + questions[1]]
+    assert wording.say(["Ask: " + q for q in questions]) == "Ask: " + questions[1]

@@ -548,6 +548,13 @@ class RoutinePlan:
         return HoldSpec(0.4, 8, 25)
 
     @property
+    def socks_hold(self) -> HoldSpec:
+        """The closing's second stillness: a short solo routine's socks go on in it (read 148: 8 s was too little)."""
+        if self.compact and not self.brief and self.settings.mode == "solo":
+            return HoldSpec(0.4, 10, 25)
+        return self.closing_hold
+
+    @property
     def thanks_hold(self) -> HoldSpec:
         """Partner closing: quiet to thank each other and say what felt good (18 to 30 s; from an hour 24 s or
         more)."""

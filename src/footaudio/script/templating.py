@@ -220,15 +220,20 @@ class Wording:
         if not all(families):
             raise TemplateError("say() was given an empty list of alternatives.")
         for _ in range(64):
-            sentence = _join(self._random.choice(family) for family in families)
-            if self._fresh(sentence):
-                return self._remember(sentence)
-        unused = [
-            sentence
-            for sentence in (_join(combo) for combo in itertools.islice(itertools.product(*families), 20000))
-            if self._fresh(sentence)
-        ]
-        return self._remember(self._random.choice(unused) if unused else sentence)
+            choice = [self._random.choice(family) for family in families]
+            if self._fresh(_join(choice)):
+                return self._remember_said(choice)
+        unused = [combo for combo in itertools.islice(itertools.product(*families), 20000) if self._fresh(_join(combo))]
+        return self._remember_said(list(self._random.choice(unused)) if unused else choice)
+
+    def _remember_said(self, parts: Sequence[str]) -> str:
+        """The sentence ``parts`` make, remembered; so is a whole question among them, which a later line does not ask
+        again on its own (read 148: the first foot's "do these long strokes feel good?", said with how to answer, came
+        back word for word on the second)."""
+        for part in parts if len(parts) > 1 else ():
+            if part.endswith("?"):
+                self._remember(part)
+        return self._remember(_join(parts))
 
     def address(self, role: str, *parts: str | Sequence[str], named: bool = False) -> str:
         """A sentence for ``role`` (``giver``, ``receiver``, ``both`` or ``self``), named only on a change.
