@@ -8,6 +8,7 @@ from footaudio import Settings, UsageError, build_script, plan, render
 from footaudio.audio.tags import read_settings_tag
 from footaudio.files import TEMP_PREFIX
 from footaudio.script.pacing import check_pacing
+from footaudio.script.ssml import Mark
 from footaudio.script.timeline import NarrationDoesNotFit, build_timeline
 
 from .conftest import FakeSynthesizer, decode, fake_clip_ms, rms
@@ -107,6 +108,23 @@ def test_a_voice_slower_than_planning_assumes_gets_a_leaner_plan_that_keeps_ever
     assert len(decode(result.path)) // 2 == 8 * 60 * 44_100
     # The usual voice keeps the usual plan.
     assert plan(settings, synthesizer=FakeSynthesizer(), cache=cache).script == usual
+
+
+@pytest.mark.parametrize(("minutes", "mode", "pressure"), [(25, "partner", "firm"), (30, "partner", "medium")])
+def test_a_voice_slower_than_planning_assumes_keeps_every_step_and_says_less_on_each(cache, minutes, mode, pressure):
+    """Clips 12% longer than the fake's: the leaner plan keeps the steps of the length asked (it once left out the
+    toes or the ball of the foot) and says fewer cues on them."""
+    settings = Settings(minutes=minutes, mode=mode, pressure=pressure)
+    _, usual = build_script(settings)
+    routine = plan(settings, synthesizer=FakeSynthesizer(slowness=1.12), cache=cache)
+
+    def steps(script):
+        return [item.title for item in script.items if isinstance(item, Mark)]
+
+    assert routine.pace > 1
+    assert check_pacing(routine.timeline, settings).problems == ()
+    assert steps(routine.script) == steps(usual)
+    assert len(routine.script.sentences) < len(usual.sentences)
 
 
 def test_a_voice_faster_than_planning_assumes_gets_a_richer_plan(tmp_path, cache):
