@@ -288,7 +288,15 @@ def test_firm_routines_say_who_should_choose_a_light_one_before_the_first_foot(m
                 ("If the receiver is" if mode == "partner" else "If you are")
                 + (" pregnant or take" if mode == "solo" else " pregnant or takes")
                 + " blood thinners, "
-                + ("they should ask their doctor first." if mode == "partner" else "check with your doctor.")
+                + (
+                    (
+                        "check with a doctor."
+                        if RoutinePlan(Settings(minutes=minutes, mode=mode)).compact
+                        else "they should ask their doctor first."
+                    )
+                    if mode == "partner"
+                    else "check with your doctor."
+                )
             ]
             continue
         if pressure != "firm":

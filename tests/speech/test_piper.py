@@ -71,7 +71,7 @@ def test_a_voice_path_must_exist_and_have_its_config_beside_it(tmp_path):
 def test_slower_rates_give_longer_length_scales_and_140_is_calmer_than_piper_s_own_pace():
     scales = [length_scale_for(rate) for rate in (260, 200, 140, 80, 40)]
     assert scales == sorted(scales)
-    assert 1.2 < length_scale_for(140) < 1.5
+    assert 1.4 < length_scale_for(140) < 1.8
     assert length_scale_for(1) == 6.0 and length_scale_for(10_000) == 0.4
 
 
@@ -105,11 +105,12 @@ def test_synthesis_writes_speech_that_lengthens_as_the_rate_falls(piper_synth, t
         assert max(abs(s) for s in samples) > 10_000  # Piper normalizes each sentence to full scale
         frames.append(count)
     assert frames == sorted(frames)
-    # The rate mapping lands near the words per minute asked for (15 words). Piper's duration predictor
-    # is stochastic: 30 syntheses of this sentence at 140 wpm lasted 5.96 to 6.39 s (141 to 151 wpm),
-    # so the bounds allow 130 to 160 wpm rather than a band the noise crosses now and then.
+    # The rate mapping lands near the words per minute asked for (15 words). It is fitted on the routines' own
+    # sentences, and this one comes out a little slower than they do: 8 syntheses at 140 wpm ran at 124.6 to
+    # 129.8 wpm (Piper's duration predictor is stochastic), so the bounds allow 110 to 150 wpm rather than a
+    # band the noise crosses now and then.
     seconds_at_140 = frames[1] / 22_050
-    assert 15 / 160 * 60 < seconds_at_140 < 15 / 130 * 60
+    assert 15 / 150 * 60 < seconds_at_140 < 15 / 110 * 60
 
 
 def test_the_bundled_voice_by_id_is_the_default_and_sentences_get_a_pause(piper_synth, tmp_path):

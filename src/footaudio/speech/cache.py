@@ -36,10 +36,10 @@ CLIP_LIMIT = 50_000_000
 RECORD_LIMIT = 100_000
 MIN_FREE_BYTES = 5_000_000
 """Below this much free space the cache's disk counts as full."""
-SPEECH_MAPPING = 3
+SPEECH_MAPPING = 4
 """How engines turn a sentence and its settings into speech (2: eSpeak NG is given a scaled rate, so the rate
-heard is the rate asked; 3: Piper's bundled voice samples with less noise); part of each clip's key, so
-clips made the old way are made again."""
+heard is the rate asked; 3: Piper's bundled voice samples with less noise; 4: Piper's rate mapping is fitted on
+the routines' own sentences); part of each clip's key, so clips made the old way are made again."""
 
 MASTERING_BATCH = 16
 MASTERING_WORKERS = 2

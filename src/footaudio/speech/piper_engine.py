@@ -36,26 +36,19 @@ BUNDLED_VOICE = "en_US-joe-medium"
 
 NOT_INSTALLED = "the neural engine is not installed; run: pip install 'footaudio[neural]'"
 
-# Measured on en_US-joe-medium with piper-tts 1.8.0: 20 typical routine sentences (219 words),
-# each synthesized twice at length_scale 0.5 to 4.0, words divided by whole clip length
-# (Piper's own lead-in and tail included, as the clip cache stores them). At length_scale 1.0
-# the voice speaks 180 words a minute, brisk for a massage. Clip time per word is not
-# proportional to length_scale but affine in it (s/word = 0.074 + 0.258 * length_scale, within
-# 4 % from 0.5 to 4.0): a share of each clip does not stretch. Plain NATURAL_WPM / rate would
-# give 148 wpm for 140 and 92 for 80, so the mapping below inverts the affine fit instead; it
-# lands within 3.5 % of 80, 140, 200 and 260 wpm on the same sentences. On the routines' own
-# sentences it speaks faster: 130 asked measured 150 words a minute (scripts/listen.py), brisk for
-# relaxation narration. A refit on those sentences (204.4 wpm at 1.0, 0.0714 s fixed) speaks them at
-# about 130, and Whisper hears that about as well (December 2026, one session: 4.4% and 5.6% word
-# errors, 5.1% at about 138, 4.6% and 4.6% at 150). But the routines' words are written for this
-# pace: at about 130 the ten-minute routines no longer fit (solo firm needed 637.8 s of its 600,
-# partner firm 607.7 s) and fell back to their briefest wording, and at about 140 solo firm 10 left
-# out the ball and partner medium 30 the toes, which a blind reader scored lower. So the first fit
-# stays until the shorter routines say less.
-NATURAL_WPM = 180.0
-"""Words per minute of the bundled voice at ``length_scale`` 1.0."""
+# Clip time per word is not proportional to length_scale but affine in it (s/word = FIXED_S_PER_WORD +
+# stretch * length_scale): a share of each clip does not stretch, so the mapping below inverts the affine fit.
+# The first fit (20 calibration sentences, 180 wpm at 1.0, 0.074 s fixed) landed within 3.5% of 80 to 260 wpm
+# on those sentences, but the routines' own sentences came out faster: 130 asked measured 150 words a minute
+# (scripts/listen.py), brisk for relaxation narration (the brief: 125 to 130), and every blind reader said so.
+# This fit is on the routines' own sentences (December 2026: 204.4 wpm at 1.0, 0.0714 s fixed), so 130 asked
+# is heard at about 130; Whisper hears it about as well (one session: 4.4% and 5.6% word errors at about 130,
+# 4.6% and 4.6% at 150). The routines were written to fit it: a leaner plan keeps every step and says fewer
+# cues, and the ten-minute wording was shortened where it did not fit.
+NATURAL_WPM = 204.4
+"""Words per minute of the bundled voice at ``length_scale`` 1.0, on the routines' sentences."""
 
-FIXED_S_PER_WORD = 0.074
+FIXED_S_PER_WORD = 0.0714
 """Seconds of each word (on average) that do not stretch with ``length_scale``."""
 
 # Piper samples each clip with noise: its voice config asks noise_scale 0.667 (the sound) and noise_w 0.8
