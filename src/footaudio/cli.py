@@ -353,7 +353,7 @@ def script(settings: Settings, templates: Path | None, output_format: str, check
         if routine.pace > 1.0:
             click.echo(
                 f"Planned for a voice {routine.pace:.3g} times slower than the usual plan assumes: "
-                "fewer cues and steps, so the rules hold."
+                "fewer cues on each step (or a short routine's briefer wording), so the rules hold."
             )
         elif routine.pace < 1.0:
             click.echo(
