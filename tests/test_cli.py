@@ -493,3 +493,33 @@ def test_a_sets_digest_includes_how_engines_turn_settings_into_speech(monkeypatc
     before = inputs_digest(spec, "Calm", 1, "t")
     monkeypatch.setattr(footaudio.speech.cache, "SPEECH_MAPPING", footaudio.speech.cache.SPEECH_MAPPING + 1)
     assert inputs_digest(spec, "Calm", 1, "t") != before
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_stop_whose_exception_python_swallowed_is_raised_at_the_next_progress_tick(monkeypatch):
+    """CI: SIGTERM's exception landed in a weakref callback run inside an import, where Python prints "Exception
+    ignored in" and goes on, and a batch rendered on; the next progress tick raises the stop again."""
+    import signal
+    import weakref
+
+    from footaudio import cli
+    from footaudio.errors import Interrupted
+
+    monkeypatch.setattr(cli, "_SIGNALLED", [])
+
+    class Owner:
+        pass
+
+    owner = Owner()
+    ref = weakref.ref(owner, lambda _: cli._on_signal(signal.SIGTERM, None))
+    del owner  # the handler raises inside the callback, and Python ignores it
+    assert ref() is None
+    for progress in (cli._Progress(), cli._BatchProgress(terminal=False)):
+        with pytest.raises(Interrupted) as caught:
+            progress("speech", 1, 10)
+        assert caught.value.signum == signal.SIGTERM
+    # A new run starts with no stop asked for.
+    monkeypatch.setattr(sys, "argv", ["footaudio"])
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert cli._SIGNALLED == []

@@ -87,6 +87,7 @@ class _Progress:
         self._done = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        _stop_if_signalled()
         if not self.enabled:
             return
         if stage != self._stage:
@@ -155,6 +156,7 @@ class _BatchProgress:
     def __call__(self, stage: str, done: int, total: int) -> None:
         import time
 
+        _stop_if_signalled()
         now = time.monotonic()
         if stage != self._stage:
             self.close()
@@ -671,19 +673,34 @@ def serve(folder: Path | None, lan: bool, port: int) -> None:
         click.echo("Stopped.")
 
 
+_SIGNALLED: list[int] = []
+"""The stops a signal asked for in this run. Python ignores an exception raised where it cannot propagate (a weakref
+callback that runs inside an import: a batch rendered on after SIGTERM, read in CI), so the next progress tick raises
+the stop again (``_stop_if_signalled``)."""
+
+
 def _on_signal(signum: int, frame: object) -> None:
+    _SIGNALLED.append(signum)
     raise Interrupted(signum)
+
+
+def _stop_if_signalled() -> None:
+    """Raise the stop a signal asked for, in case its exception was swallowed where it was raised."""
+    if _SIGNALLED:
+        raise Interrupted(_SIGNALLED[0])
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, print one-line errors, exit with a named status."""
     stops = (signal.SIGINT, signal.SIGTERM)
+    _SIGNALLED.clear()
     previous = {signum: signal.signal(signum, _on_signal) for signum in stops}
     try:
         _run(argv)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _SIGNALLED.clear()
 
 
 def _run(argv: list[str] | None) -> None:
