@@ -756,13 +756,14 @@ class RoutinePlan:
             return [(ranked[0], "main", 1)]
         # Solo from 10 minutes: two main techniques sit between the warm-up and the finishing.
         # Partner from 15 minutes: two main techniques too, so no single step runs three minutes.
-        # The fewest distinct steps are a rule of the length asked, whatever the voice's pace; and so is the number of
-        # steps: a voice slower than planned for gets fewer rounds on each step, not fewer steps (a voice a tenth
-        # slower left the toes out of partner 30, where fewer cues on every step keep the whole arc).
+        # The fewest distinct steps are a rule of the length asked, whatever the voice's pace. A voice slower than
+        # planned for keeps the usual plan's steps too, with fewer rounds on each (a voice a tenth slower left the toes
+        # out of partner 30, where fewer cues on every step keep the whole arc); a faster one may add steps.
         minutes = self.settings.minutes
         least = (4 if self.settings.mode == "solo" or minutes >= 15 else 3) if minutes >= 10 else 2
-        usual = self if self.pace == 1.0 else RoutinePlan(self.settings)
-        count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(usual.foot_seconds / STEP_SECONDS)))
+        paced = self if self.pace <= 1.0 else RoutinePlan(self.settings)
+        per_step = STEP_SECONDS * paced.pace
+        count = min(len(warm[:1]) + len(main) + len(finish[:1]), max(least, round(paced.foot_seconds / per_step)))
         chosen: list[tuple[Any, str, int]] = [(t, "warm", 1) for t in warm[:1]]
         room = count - len(chosen) - (len(finish[:1]) if count >= 3 else 0)
         kept = sorted(order[: max(1, room)])
